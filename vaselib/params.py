@@ -1,0 +1,147 @@
+"""Typed, validated parameters for every stage.
+
+Each stage has a pydantic model (its schema) that lives beside the stage's code and is
+registered in :data:`STAGES`.  Values come from three places, in this order of precedence:
+the schema's defaults (= the offline demo), YAML profiles (``params/demo``, ``params/paper``)
+and single ``-p key value`` overrides.  Anything unknown, mistyped or out of range fails at
+once with a message naming the parameter and what is allowed; nothing is silently ignored
+(papermill itself only warns about unknown parameters, so the notebooks validate here).
+"""
+from __future__ import annotations
+
+import importlib
+import types
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "StageParams", "ParameterError", "STAGES", "schema_for", "validate", "from_namespace",
+    "load_yaml", "merge_sources", "Field",
+]
+
+# Stage name -> "module:Class" of its schema.  Imported lazily so that asking for one
+# stage's parameters never imports torch-heavy modules of another.
+STAGES: dict[str, str] = {
+    "01_resnet_train": "vaselib.quality.params:ResnetTrainParams",
+    "02_classify": "vaselib.quality.params:ClassifyParams",
+    "03_clip_quality": "vaselib.clip.params:ClipQualityParams",
+    "04_best_view": "vaselib.clip.params:BestViewParams",
+    "05_sft": "vaselib.vlm.params:SftParams",
+    "06_grpo": "vaselib.vlm.params:GrpoParams",
+    "07_merge": "vaselib.vlm.params:MergeParams",
+}
+
+
+class ParameterError(ValueError):
+    """A parameter is unknown, of the wrong type or out of range."""
+
+
+class StageParams(BaseModel):
+    """Base of every stage's parameters: unknown names are errors, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    output_dir: str = Field("runs/standalone", description="where the stage writes its outputs")
+    seed: int = Field(42, ge=0, description="seed for every random choice of the stage")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def schema_for(stage: str) -> type[StageParams]:
+    """The parameter schema of ``stage`` (e.g. ``"03_clip_quality"``)."""
+    try:
+        target = STAGES[stage]
+    except KeyError:
+        raise ParameterError(
+            f"unknown stage {stage!r}; stages are: {', '.join(STAGES)}") from None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _describe(schema: type[StageParams], name: str) -> str:
+    field = schema.model_fields.get(name)
+    if field is None:
+        return ""
+    bits = [f"type {getattr(field.annotation, '__name__', None) or field.annotation}"]
+    for meta in field.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(meta, attr, None) is not None:
+                bits.append(f"{sym} {getattr(meta, attr)}")
+    if field.description:
+        bits.append(field.description)
+    return "; ".join(str(b) for b in bits)
+
+
+def _format_error(stage: str, schema: type[StageParams], err: ValidationError) -> str:
+    lines = [f"invalid parameters for stage {stage}:"]
+    for e in err.errors():
+        name = ".".join(str(x) for x in e["loc"]) or "(parameters)"
+        if e["type"] == "extra_forbidden":
+            known = ", ".join(sorted(schema.model_fields))
+            lines.append(f"  - unknown parameter {name!r}; known parameters: {known}")
+        else:
+            lines.append(f"  - {name} = {e.get('input')!r}: {e['msg']} "
+                         f"(allowed: {_describe(schema, str(e['loc'][0]))})")
+    return "\n".join(lines)
+
+
+def validate(stage: str, values: Mapping[str, Any] | None = None, **overrides: Any) -> StageParams:
+    """Validate ``values`` (plus ``overrides``) against ``stage``'s schema."""
+    schema = schema_for(stage)
+    data = {**(values or {}), **overrides}
+    try:
+        return schema(**data)
+    except ValidationError as err:
+        raise ParameterError(_format_error(stage, schema, err)) from None
+
+
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open", "display"}
+
+
+def from_namespace(stage: str, namespace: Mapping[str, Any]) -> StageParams:
+    """Collect and validate a notebook's parameters from its global namespace.
+
+    Every public, non-module, non-callable global is taken as a parameter: the parameters
+    cell's names and those papermill injected.  A name the stage does not know (a typo in
+    ``-p``) is an error, not a silent no-op.
+    """
+    values = {
+        k: v for k, v in namespace.items()
+        if not k.startswith("_") and k not in _IPYTHON_NAMES
+        and not isinstance(v, types.ModuleType) and not callable(v)
+    }
+    return validate(stage, values)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a parameter file: a flat mapping of parameter names to values."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"parameter file {path} does not exist; profiles live in "
+                             f"params/demo/ and params/paper/")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParameterError(f"parameter file {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"parameter file {path} must hold a mapping of name: value")
+    return data
+
+
+def merge_sources(stage: str, files: list[str | Path] = (),
+                  overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge YAML files then overrides (later wins), validate, and return only what was set.
+
+    Returns the explicitly set values (what papermill should inject), after checking that
+    together with the defaults they form valid parameters for ``stage``.
+    """
+    merged: dict[str, Any] = {}
+    for f in files:
+        merged.update(load_yaml(f))
+    merged.update(overrides or {})
+    validate(stage, merged)
+    return merged
