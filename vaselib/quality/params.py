@@ -1,0 +1,63 @@
+"""Parameters of stages 01 (train the quality classifier) and 02 (classify a folder)."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from vaselib.params import Field, StageParams
+
+ARCHS = ("resnet18", "resnet34", "resnet50")
+
+
+class ResnetTrainParams(StageParams):
+    """Stage 01: train the binary image-quality classifier on a ``0/`` ``1/`` folder."""
+
+    data_dir: Optional[str] = Field(
+        None, description="folder with 0/ (low quality) and 1/ (high quality) images; "
+                          "None = the embedded demo corpus, generated on first use")
+    output_dir: str = Field("runs/standalone/01_resnet_train",
+                            description="where the checkpoint, results and plots go")
+    arch: Literal["resnet18", "resnet34", "resnet50"] = Field(
+        "resnet18", description="torchvision backbone; the paper used resnet50")
+    pretrained: bool = Field(
+        False, description="start from ImageNet weights (needs them cached or weights_path); "
+                           "False = random initialisation")
+    weights_path: Optional[str] = Field(
+        None, description="local file of torchvision ImageNet weights for the backbone")
+    image_size: int = Field(96, ge=32, le=1024, description="input side in pixels (paper 224)")
+    batch_size: int = Field(32, ge=1, description="images per training step (paper 256)")
+    epochs: int = Field(6, ge=1, description="training epochs (paper 200)")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(1e-4, ge=0, description="Adam weight decay")
+    step_size: int = Field(10, ge=1, description="StepLR: epochs between learning-rate drops")
+    gamma: float = Field(0.1, gt=0, le=1, description="StepLR: factor of each drop")
+    val_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of images for validation")
+    test_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of images for test")
+    augment: bool = Field(True, description="flip/rotate/colour-jitter the training split only")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
+                        description="auto, cpu or cuda:N")
+    resume: Optional[str] = Field(None, description="checkpoint to resume training from")
+    seed: int = Field(42, ge=0, description="seed of the split, initialisation and shuffling")
+
+
+class ClassifyParams(StageParams):
+    """Stage 02: sort a folder of photos into ``0/`` and ``1/`` with a trained classifier."""
+
+    model_path: Optional[str] = Field(
+        None, description="checkpoint from stage 01 (or the original scripts); None = the "
+                          "standalone demo checkpoint, trained first if missing")
+    input_dir: Optional[str] = Field(
+        None, description="folder of photos, read recursively; None = the demo corpus' raw photos")
+    output_dir: str = Field("runs/standalone/02_classify",
+                            description="receives 0/, 1/ and classification_report.json")
+    threshold: float = Field(
+        0.5, ge=0, le=1, description="minimum probability of high quality for 1/; "
+                                     "images below it go to 0/ (0.5 = the likelier class)")
+    batch_size: int = Field(32, ge=1, description="images per inference batch")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
+                        description="auto, cpu or cuda:N")
+    link_mode: Literal["copy", "hardlink", "symlink"] = Field(
+        "copy", description="how files reach 0/ and 1/; sources are never moved")
+    recursive: bool = Field(True, description="also read sub-folders of input_dir")
+    seed: int = Field(42, ge=0, description="unused by inference; kept for the run record")

@@ -1,0 +1,171 @@
+"""Stage 02: sort a folder of photos into ``0/`` (low) and ``1/`` (high quality).
+
+Images are decoded in DataLoader workers and classified in batches.  An image goes to
+``1/`` when its probability of high quality is at least ``threshold`` (0.5 = the likelier
+class; raise it to be stricter), otherwise to ``0/``.  Outputs keep each file's path
+relative to the input folder, so equal names in different sub-folders never overwrite each
+other.  A file that cannot be decoded is listed under ``failures`` with the reason and goes
+to neither folder; the report checks that ``0/ + 1/ + failures = inputs``.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from vaselib import runs
+from vaselib.devices import resolve_device
+from vaselib.images import ImageFileDataset, collate_images, discover_images, place_file
+from vaselib.quality.data import eval_transform
+from vaselib.quality.model import load_checkpoint
+from vaselib.quality.params import ClassifyParams
+
+STAGE = "02_classify"
+REPORT_NAME = "classification_report.json"
+
+
+@dataclass
+class Prediction:
+    file: str            # relative to the input folder
+    predicted_class: int
+    confidence: float    # probability of the predicted class
+    prob_low: float
+    prob_high: float
+
+
+@dataclass
+class ClassifyResult:
+    predictions: list[Prediction]
+    failures: list[dict[str, str]]
+    counts: dict[str, int]
+    ratios: dict[str, float]
+    verified: bool
+    output_dir: Path
+    report: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.counts["total"]
+
+
+@torch.no_grad()
+def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
+                  num_workers: int = 0, progress: bool = False):
+    """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``."""
+    ds = ImageFileDataset(paths, eval_transform(image_size))
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        collate_fn=collate_images)
+    probs, failures = {}, {}
+    model.eval()
+    for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
+        failures.update(dict(failed))
+        if images is None:
+            continue
+        p = torch.softmax(model(images.to(device)), dim=1).cpu()
+        for i, (lo, hi) in zip(idx, p.tolist()):
+            probs[i] = (lo, hi)
+    return probs, failures
+
+
+def decide(p_high: float, threshold: float) -> int:
+    """1 (high quality) when P(high) ≥ threshold, else 0."""
+    return int(p_high >= threshold)
+
+
+def _check_no_overlap(src: Path, out: Path) -> None:
+    s, o = src.resolve(), out.resolve()
+    if s == o or s in o.parents or o in s.parents:
+        raise ValueError(f"output_dir {out} and input_dir {src} overlap; choose an output "
+                         f"folder outside the input folder (the source is never written to)")
+
+
+def default_model_path() -> Path:
+    """The standalone demo checkpoint, trained with stage 01's defaults if missing."""
+    from vaselib.quality import train
+    from vaselib.quality.params import ResnetTrainParams
+
+    p = ResnetTrainParams()
+    path = runs.resolve(p.output_dir) / train.CHECKPOINT_NAME
+    if not path.is_file():
+        train.run(p, progress=False)
+    return path
+
+
+def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
+    """Classify every image under ``input_dir`` and file it into ``0/`` or ``1/``."""
+    with runs.timer() as clock:
+        device = resolve_device(p.device)
+        notes = []
+        if p.model_path is None:
+            model_path = default_model_path()
+            notes.append("model: the standalone demo checkpoint of stage 01")
+        else:
+            model_path = runs.resolve(p.model_path)
+        if p.input_dir is None:
+            from vaselib import demo
+            src = demo.raw_dir()
+            notes.append("input: the embedded synthetic corpus' raw photos")
+        else:
+            src = runs.resolve(p.input_dir)
+        out = runs.resolve(p.output_dir)
+        _check_no_overlap(src, out)
+
+        model, ckpt = load_checkpoint(model_path, device)
+        image_size = int(ckpt.get("image_size", 224))
+        paths = discover_images(src, recursive=p.recursive)
+        if not paths:
+            raise FileNotFoundError(f"no images found in {src} (recursive={p.recursive}); "
+                                    f"supported: .png .jpg .jpeg .bmp .tif .tiff .webp")
+        probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
+                                      p.num_workers, progress)
+
+        for sub in ("0", "1"):  # the stage's own outputs are rebuilt: reruns are idempotent
+            if (out / sub).exists():
+                shutil.rmtree(out / sub)
+        predictions = []
+        for i, path in enumerate(paths):
+            if i not in probs:
+                continue
+            lo, hi = probs[i]
+            cls = decide(hi, p.threshold)
+            place_file(path, src, out / str(cls), p.link_mode)
+            predictions.append(Prediction(
+                file=str(path.relative_to(src)), predicted_class=cls,
+                confidence=round(hi if cls else lo, 6), prob_low=round(lo, 6),
+                prob_high=round(hi, 6)))
+        failures = [{"file": str(paths[i].relative_to(src)), "reason": why}
+                    for i, why in sorted(failed.items())]
+
+    n0 = sum(1 for x in predictions if x.predicted_class == 0)
+    n1 = len(predictions) - n0
+    on_disk = {c: len(discover_images(out / c)) if (out / c).is_dir() else 0 for c in "01"}
+    counts = {"total": len(paths), "low_quality": n0, "high_quality": n1,
+              "failed": len(failures), "files_in_0": on_disk["0"], "files_in_1": on_disk["1"]}
+    verified = on_disk["0"] + on_disk["1"] + len(failures) == len(paths) \
+        and on_disk["0"] == n0 and on_disk["1"] == n1
+    ratios = {"low_quality": n0 / len(paths), "high_quality": n1 / len(paths),
+              "failed": len(failures) / len(paths)}
+    report = out / REPORT_NAME
+    result = ClassifyResult(predictions, failures, counts, ratios, verified, out, report, notes)
+    runs.write_json(report, {
+        "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
+        "model": runs.display_path(model_path), "threshold": p.threshold,
+        "decision": "1/ when P(high quality) >= threshold, else 0/; failures go to neither",
+        "counts": counts, "ratios": ratios,
+        "verification": {"outputs_plus_failures_equal_inputs": verified},
+        "processing_time": round(clock["seconds"], 2),
+        "predictions": [x.__dict__ for x in predictions], "failures": failures,
+    })
+    runs.write_summary(
+        out, STAGE, p,
+        headline={"total": len(paths), "high_quality": n1, "low_quality": n0,
+                  "failed": len(failures), "verified": verified},
+        inputs={"input_dir": src, "model_path": model_path},
+        outputs={"high_quality_dir": out / "1", "low_quality_dir": out / "0", "report": report},
+        seconds=clock["seconds"], notes=notes)
+    return result

@@ -1,0 +1,236 @@
+"""Stage 01: train the image-quality classifier and evaluate it on a held-out test split."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from vaselib import runs
+from vaselib.devices import resolve_device
+from vaselib.images import collate_images
+from vaselib.quality import data as qdata
+from vaselib.quality.model import (QualityClassifier, load_checkpoint, load_imagenet_backbone,
+                                   save_checkpoint)
+from vaselib.quality.params import ResnetTrainParams
+
+STAGE = "01_resnet_train"
+CHECKPOINT_NAME = "best_image_quality_model.pth"
+RESULTS_NAME = "training_results.json"
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    test_accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    best_epoch: int
+    best_val_acc: float
+    history: dict[str, list[float]]
+    confusion: list[list[int]]
+    counts: dict[str, int]
+    failures: list[dict[str, str]] = field(default_factory=list)
+    weights: str = "random initialisation"
+    output_dir: Path | None = None
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _loader(ds, batch_size, shuffle, workers, generator=None) -> DataLoader:
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                      collate_fn=collate_images, generator=generator,
+                      persistent_workers=workers > 0)
+
+
+def _labels_of(ds, indices) -> torch.Tensor:
+    return torch.tensor([ds.labels[i] for i in indices], dtype=torch.long)
+
+
+def train_one_epoch(model, loader, criterion, optimizer, device, failures, progress=False):
+    """One pass over the training split; returns (mean loss, accuracy)."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for images, idx, failed in tqdm(loader, desc="train", leave=False, disable=not progress):
+        failures.update({loader.dataset.paths[i]: why for i, why in failed})
+        if images is None:
+            continue
+        labels = _labels_of(loader.dataset, idx).to(device)
+        optimizer.zero_grad()
+        logits = model(images.to(device))
+        loss = criterion(logits, labels)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(idx)
+        correct += (logits.argmax(1) == labels).sum().item()
+        seen += len(idx)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+@torch.no_grad()
+def evaluate(model, loader, criterion, device, failures, progress=False):
+    """Loss, accuracy, true labels and predictions over a split (eval mode)."""
+    model.eval()
+    total_loss, y_true, y_pred = 0.0, [], []
+    for images, idx, failed in tqdm(loader, desc="eval", leave=False, disable=not progress):
+        failures.update({loader.dataset.paths[i]: why for i, why in failed})
+        if images is None:
+            continue
+        labels = _labels_of(loader.dataset, idx).to(device)
+        logits = model(images.to(device))
+        total_loss += criterion(logits, labels).item() * len(idx)
+        y_true += labels.tolist()
+        y_pred += logits.argmax(1).tolist()
+    n = max(len(y_true), 1)
+    acc = accuracy_score(y_true, y_pred) if y_true else 0.0
+    return total_loss / n, acc, y_true, y_pred
+
+
+def _resolve_data_dir(p: ResnetTrainParams) -> Path:
+    if p.data_dir is None:
+        from vaselib import demo
+        return demo.labelled_dir()
+    return runs.resolve(p.data_dir)
+
+
+def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
+    """Train, keep the best-validation checkpoint, test it, write the reports."""
+    with runs.timer() as clock:
+        generator = seed_everything(p.seed)
+        device = resolve_device(p.device)
+        out = runs.resolve(p.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        data_dir = _resolve_data_dir(p)
+
+        paths, labels = qdata.list_labelled(data_dir)
+        split = qdata.split_indices(labels, p.val_fraction, p.test_fraction, p.seed)
+        sets = qdata.make_datasets(paths, labels, split, p.image_size, p.augment)
+        loaders = {
+            "train": _loader(sets["train"], p.batch_size, True, p.num_workers, generator),
+            "val": _loader(sets["val"], p.batch_size, False, p.num_workers),
+            "test": _loader(sets["test"], p.batch_size, False, p.num_workers),
+        }
+
+        model = QualityClassifier(p.arch)
+        weights = "random initialisation (no pretrained weights)"
+        if p.pretrained:
+            weights = "ImageNet: " + load_imagenet_backbone(model, p.weights_path)
+        model.to(device)
+        criterion = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=p.step_size, gamma=p.gamma)
+
+        history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+        start_epoch, best_val, best_epoch = 0, -1.0, -1
+        ckpt_path = out / CHECKPOINT_NAME
+        if p.resume:
+            resume_path = runs.resolve(p.resume)
+            start_epoch, best_val, best_epoch, history = _resume(
+                resume_path, model, optimizer, scheduler, device)
+            _carry_best_checkpoint(resume_path, ckpt_path, model, optimizer, best_val, best_epoch)
+
+        failures: dict[Path, str] = {}
+        epochs = tqdm(range(start_epoch, p.epochs), desc="epochs", disable=not progress)
+        for epoch in epochs:
+            tl, ta = train_one_epoch(model, loaders["train"], criterion, optimizer, device,
+                                     failures, progress)
+            vl, va, _, _ = evaluate(model, loaders["val"], criterion, device, failures)
+            scheduler.step()
+            for k, v in zip(history, (tl, ta, vl, va)):
+                history[k].append(round(float(v), 6))
+            if va > best_val:
+                best_val, best_epoch = va, epoch
+                save_checkpoint(ckpt_path, model, optimizer, epoch, va,
+                                scheduler_state_dict=scheduler.state_dict(),
+                                image_size=p.image_size, history=history,
+                                params=p.to_dict())
+            epochs.set_postfix(train_loss=f"{tl:.3f}", val_acc=f"{va:.3f}")
+        # keep the last state too, so a resume continues where training stopped
+        save_checkpoint(out / "last_checkpoint.pth", model, optimizer, p.epochs - 1,
+                        history["val_acc"][-1] if history["val_acc"] else 0.0,
+                        scheduler_state_dict=scheduler.state_dict(), image_size=p.image_size,
+                        history=history, best_val_acc=best_val, best_epoch=best_epoch,
+                        params=p.to_dict())
+
+        best, _ = load_checkpoint(ckpt_path, device)
+        _, test_acc, y_true, y_pred = evaluate(best, loaders["test"], criterion, device, failures)
+        prec, rec, f1, _ = precision_recall_fscore_support(
+            y_true, y_pred, average="weighted", zero_division=0)
+        cm = confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist()
+
+    result = TrainResult(
+        checkpoint=ckpt_path, test_accuracy=float(test_acc), precision=float(prec),
+        recall=float(rec), f1=float(f1), best_epoch=best_epoch, best_val_acc=float(best_val),
+        history=history, confusion=cm,
+        counts={"images": len(paths), "train": len(split.train), "val": len(split.val),
+                "test": len(split.test), "low_quality": labels.count(0),
+                "high_quality": labels.count(1)},
+        failures=[{"file": runs.display_path(f), "reason": r} for f, r in sorted(failures.items())],
+        weights=weights, output_dir=out)
+    _write_reports(result, p, data_dir, clock["seconds"])
+    return result
+
+
+def _resume(path: Path, model, optimizer, scheduler, device):
+    ckpt = torch.load(path, map_location=device, weights_only=False)
+    model.load_state_dict(ckpt["model_state_dict"])
+    if ckpt.get("optimizer_state_dict"):
+        optimizer.load_state_dict(ckpt["optimizer_state_dict"])
+    if ckpt.get("scheduler_state_dict"):
+        scheduler.load_state_dict(ckpt["scheduler_state_dict"])
+    history = ckpt.get("history") or {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best_val = ckpt.get("best_val_acc", ckpt.get("val_acc", -1.0))
+    best_epoch = ckpt.get("best_epoch", ckpt.get("epoch", -1))
+    return int(ckpt.get("epoch", -1)) + 1, float(best_val), int(best_epoch), history
+
+
+def _carry_best_checkpoint(resume_path: Path, ckpt_path: Path, model, optimizer,
+                           best_val: float, best_epoch: int) -> None:
+    """Resuming into a new folder: bring the best checkpoint so far along with it."""
+    if ckpt_path.is_file():
+        return
+    sibling = resume_path.parent / CHECKPOINT_NAME
+    if sibling.is_file():
+        import shutil
+        shutil.copy2(sibling, ckpt_path)
+    else:
+        save_checkpoint(ckpt_path, model, optimizer, best_epoch, best_val)
+
+
+def _write_reports(result: TrainResult, p: ResnetTrainParams, data_dir: Path, seconds: float):
+    from vaselib.quality import plots
+
+    out = result.output_dir
+    results = {
+        "test_accuracy": result.test_accuracy, "precision": result.precision,
+        "recall": result.recall, "f1_score": result.f1, "best_epoch": result.best_epoch,
+        "best_val_acc": result.best_val_acc, "confusion_matrix": result.confusion,
+        "class_names": ["low_quality", "high_quality"], "counts": result.counts,
+        "history": result.history, "weights": result.weights, "failures": result.failures,
+        "data_dir": runs.display_path(data_dir),
+    }
+    runs.write_json(out / RESULTS_NAME, results)
+    plots.training_history(result.history).savefig(out / "training_history.png", dpi=110)
+    plots.confusion(result.confusion).savefig(out / "confusion_matrix.png", dpi=110)
+    runs.write_summary(
+        out, STAGE, p,
+        headline={"test_accuracy": round(result.test_accuracy, 4), "f1": round(result.f1, 4),
+                  "best_epoch": result.best_epoch, "images": result.counts["images"]},
+        inputs={"data_dir": data_dir},
+        outputs={"checkpoint": result.checkpoint, "results": out / RESULTS_NAME,
+                 "history_plot": out / "training_history.png",
+                 "confusion_plot": out / "confusion_matrix.png"},
+        seconds=seconds, notes=[f"weights: {result.weights}"])
