@@ -4,6 +4,7 @@
     vase run 03_clip_quality -f params/paper/03_clip_quality.yaml -p threshold 0.15
     vase demo [--run-id ID] [--stages 01_resnet_train,02_classify]
     vase refresh-notebooks
+    vase sync-parameters
 """
 from __future__ import annotations
 
@@ -104,6 +105,20 @@ def cmd_refresh(args) -> int:
     return 0
 
 
+def cmd_sync(args) -> int:
+    from vaselib import nbparams
+    from vaselib.notebooks import notebook_path
+
+    for stage in vparams.STAGES:
+        try:
+            path = notebook_path(stage)
+        except FileNotFoundError:
+            continue
+        changed = nbparams.sync_notebook(path, stage)
+        print(f"{'updated' if changed else 'in sync'}: {runs.display_path(path)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vase", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="execute the committed notebooks in place (outputs for nbval)")
     f.add_argument("--stages", help="comma-separated subset")
     f.set_defaults(func=cmd_refresh)
+    y = sub.add_parser("sync-parameters",
+                       help="rewrite each notebook's parameters cell from its schema")
+    y.set_defaults(func=cmd_sync)
     return ap
 
 

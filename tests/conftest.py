@@ -1,0 +1,44 @@
+"""Shared test set-up: offline model hubs, a headless matplotlib, helpers for notebooks."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+# the python3 kernel papermill starts must be this environment's Python
+_share = str(Path(sys.prefix) / "share" / "jupyter")
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    p for p in (_share, os.environ.get("JUPYTER_PATH", "")) if p)
+
+
+@pytest.fixture
+def run_notebook(tmp_path):
+    """Run ``notebooks/<stage>.ipynb`` through papermill with ``parameters``; return the nb."""
+    import nbformat
+    import papermill as pm
+
+    def _run(stage: str, **parameters):
+        out = tmp_path / f"{stage}.ipynb"
+        parameters.setdefault("output_dir", str(tmp_path / stage))
+        pm.execute_notebook(str(ROOT / "notebooks" / f"{stage}.ipynb"), str(out),
+                            parameters=parameters, kernel_name="python3",
+                            progress_bar=False, cwd=str(ROOT))
+        return nbformat.read(out, as_version=4)
+
+    return _run
+
+
+def cell_text(nb, marker: str = "# NBVAL_CHECK_OUTPUT") -> str:
+    """The printed text of the cells whose source starts with ``marker``."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith(marker):
+            for o in cell.get("outputs", []):
+                out.append(o.get("text", ""))
+    return "".join(out)

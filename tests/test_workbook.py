@@ -1,0 +1,115 @@
+"""The workbook's contracts: parameters, profiles, notebooks, environment files, CLI."""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+import yaml
+
+from vaselib import nbparams, params, runs
+from vaselib.cli import main as vase
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = list(params.STAGES)
+
+
+def _existing(stages):
+    return [s for s in stages if (ROOT / "notebooks" / f"{s}.ipynb").is_file()]
+
+
+def test_unknown_and_mistyped_parameters_name_the_parameter():
+    with pytest.raises(params.ParameterError) as err:
+        params.validate("02_classify", {"treshold": 0.4})
+    assert "unknown parameter 'treshold'" in str(err.value) and "threshold" in str(err.value)
+    with pytest.raises(params.ParameterError, match=r"batch_size = 'many'"):
+        params.validate("02_classify", {"batch_size": "many"})
+    with pytest.raises(params.ParameterError, match="device"):
+        params.validate("02_classify", {"device": "gpu7"})
+    with pytest.raises(params.ParameterError, match="unknown stage"):
+        params.validate("08_nothing", {})
+
+
+def test_from_namespace_rejects_injected_unknown_names():
+    ns = {"threshold": 0.6, "params": params, "In": [], "_hidden": 1}
+    assert params.from_namespace("02_classify", ns).threshold == 0.6
+    with pytest.raises(params.ParameterError, match="unknown parameter 'thresold'"):
+        params.from_namespace("02_classify", {**ns, "thresold": 0.7})
+
+
+@pytest.mark.parametrize("profile", ["demo", "paper"])
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_profile_file_is_valid(profile, stage):
+    path = ROOT / "params" / profile / f"{stage}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} not written yet")
+    params.validate(stage, params.load_yaml(path))
+
+
+def test_paper_profile_of_stage_01_is_the_original():
+    p = params.validate("01_resnet_train", params.load_yaml(ROOT / "params/paper/01_resnet_train.yaml"))
+    assert (p.arch, p.pretrained, p.image_size, p.batch_size, p.epochs) == ("resnet50", True, 224, 256, 200)
+    assert (p.lr, p.weight_decay, p.step_size, p.gamma, p.seed) == (1e-3, 1e-4, 10, 0.1, 42)
+
+
+def test_demo_profiles_equal_the_schema_defaults():
+    for stage in STAGES:
+        path = ROOT / "params" / "demo" / f"{stage}.yaml"
+        if path.exists():
+            values = params.load_yaml(path)
+            defaults = params.schema_for(stage)().to_dict()
+            assert {k: defaults[k] for k in values} == values, stage
+
+
+@pytest.mark.parametrize("stage", _existing(STAGES))
+def test_notebook_structure(stage):
+    path = ROOT / "notebooks" / f"{stage}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    cell = nbparams.parameters_cell(nb)
+    assert cell.source == nbparams.parameters_source(stage), \
+        f"{path.name}: run `vase sync-parameters` after changing the schema"
+    inspected = pm.inspect_notebook(str(path))
+    assert set(inspected) == set(params.schema_for(stage).model_fields)
+    assert any(c.source.startswith("# NBVAL_CHECK_OUTPUT") for c in nb.cells if c.cell_type == "code")
+    text = json.dumps(nb)
+    for machine_path in ("/work/", "/tmp/", "/root/", "/home/"):
+        assert machine_path not in text, f"{path.name} stores a machine path ({machine_path})"
+
+
+def test_environment_yml_installs_what_pyproject_declares():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(x for x in pip if x != "-e .") == sorted(declared)
+    assert "-e ." in pip
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make demo" in readme
+
+
+def test_relative_paths_resolve_against_the_workbook_root(monkeypatch):
+    monkeypatch.chdir(ROOT / "notebooks")
+    assert runs.workbook_root() == ROOT
+    assert runs.resolve("runs/x") == ROOT / "runs" / "x"
+    assert runs.display_path(ROOT / "runs" / "x") == "runs/x"
+
+
+def test_cli_rejects_a_bad_parameter_before_running(capsys):
+    code = vase(["run", "02_classify", "-p", "treshold", "0.3", "--run-id", "never"])
+    assert code == 2
+    assert "unknown parameter 'treshold'" in capsys.readouterr().err
+    assert not (ROOT / "runs" / "never").exists()
+
+
+def test_cli_lists_every_stage(capsys):
+    assert vase(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(s in out for s in STAGES)
