@@ -1,0 +1,201 @@
+"""Run ms-swift (``sft``, ``rlhf``, ``export``) in a child process, from an argument file.
+
+Why a child process rather than calling ``sft_main`` in the notebook's kernel:
+
+- ms-swift and qwen_vl_utils read ``MAX_PIXELS`` (and other vision limits) once, when the
+  first model is loaded in a process; a kernel that already loaded a model would silently
+  keep the old limits.  A fresh process per stage always honours the stage's parameters.
+- ms-swift patches transformers/trl/datasets globally at import and keeps a model, optimizer
+  and data-loader workers alive until the process ends; the notebook kernel stays clean and
+  the memory is returned when the stage finishes (or fails).
+- Multi-GPU training uses ms-swift's own launcher: with ``NPROC_PER_NODE`` set, ``swift``
+  starts ``torchrun`` itself.  The same child-process call covers one CPU, one GPU and
+  several GPUs.
+- The argument file (``logs/swift_<command>_args.json``, with an ``ENV`` block; ms-swift copies
+  it next to its checkpoints) stays in the output folder: ``swift sft
+  runs/…/logs/swift_sft_args.json`` reruns the exact training by hand.
+
+The child runs ``python -m swift.cli.main <command> <file>`` (what the ``swift`` command
+does); its output goes to ``logs/swift_<command>.log``; a failure raises :class:`SwiftError`
+quoting the end of that log.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from tqdm.auto import tqdm
+
+from vaselib import runs
+
+# What a previous ms-swift run leaves in its output folder (removed before a fresh run).
+SWIFT_OUTPUTS = ("args.json", "logging.jsonl", "completions.jsonl", "val_dataset.jsonl",
+                 "last-checkpoint", "runs", "images", "README.md")
+
+
+class SwiftError(RuntimeError):
+    """ms-swift failed; the message ends with the tail of its log."""
+
+
+@dataclass
+class SwiftRun:
+    command: str
+    args_file: Path
+    log_file: Path
+    seconds: float
+
+
+def is_local_model(model: str | os.PathLike) -> bool:
+    return runs.resolve(model).exists()
+
+
+def clear_swift_outputs(folder: Path) -> None:
+    """Remove what an earlier ms-swift run wrote into ``folder`` (checkpoints, logs)."""
+    import shutil
+
+    if not folder.is_dir():
+        return
+    for child in folder.iterdir():
+        if child.name in SWIFT_OUTPUTS or child.name.startswith("checkpoint-"):
+            if child.is_symlink() or child.is_file():
+                child.unlink()
+            else:
+                shutil.rmtree(child)
+
+
+def write_args_file(path: Path, args: Mapping[str, Any], env: Mapping[str, str]) -> Path:
+    """ms-swift's JSON config: argument names → values (None dropped), plus an ENV block."""
+    clean = {k: v for k, v in args.items() if v is not None}
+    runs.write_json(path, {**clean, "ENV": dict(env)})
+    return path
+
+
+def child_env(env: Mapping[str, str]) -> dict[str, str]:
+    full = dict(os.environ)
+    full.update({k: str(v) for k, v in env.items()})
+    full.setdefault("TOKENIZERS_PARALLELISM", "false")
+    full.setdefault("PYTHONUNBUFFERED", "1")
+    # The child must import this checkout's vaselib (reward plugin) and ms-swift.
+    root = str(runs.workbook_root())
+    full["PYTHONPATH"] = root + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
+    return full
+
+
+def _steps_from_log(logging_jsonl: Path) -> tuple[int, int] | None:
+    """``(global_step, max_steps)`` from the last line of ms-swift's logging.jsonl."""
+    try:
+        with logging_jsonl.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+        for line in reversed(lines):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            gs = entry.get("global_step/max_steps")
+            if gs:
+                a, b = str(gs).split("/")
+                return int(a), int(b)
+    except OSError:
+        pass
+    return None
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_swift(command: str, args: Mapping[str, Any], env: Mapping[str, str],
+              output_dir: str | Path, *, progress: bool = True, desc: str | None = None,
+              swift_output_dir: str | Path | None = None,
+              timeout: float | None = None) -> SwiftRun:
+    """Write ``swift_<command>_args.json`` in ``output_dir`` and run ``swift <command>`` on it.
+
+    ``swift_output_dir`` is where ms-swift writes (its ``output_dir``; defaults to
+    ``output_dir``) and is watched for ``logging.jsonl`` to drive the progress bar.
+    """
+    if command not in ("sft", "rlhf", "export", "infer", "pt"):
+        raise ValueError(f"unknown ms-swift command {command!r}")
+    out = Path(output_dir)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    # ms-swift copies the argument file into its output folder itself (it must not be there
+    # already: shutil.SameFileError), so the file vaselib writes lives in logs/.
+    args_file = write_args_file(out / "logs" / f"swift_{command}_args.json", args, env)
+    log_file = out / "logs" / f"swift_{command}.log"
+    watch = Path(swift_output_dir or out) / "logging.jsonl"
+    cmd = [sys.executable, "-m", "swift.cli.main", command, str(args_file)]
+    start = time.perf_counter()
+    bar = tqdm(total=None, desc=desc or f"swift {command}", disable=not progress, leave=False)
+    with log_file.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(env),
+                                cwd=str(runs.workbook_root()))
+        try:
+            while True:
+                try:
+                    rc = proc.wait(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if timeout is not None and time.perf_counter() - start > timeout:
+                    proc.kill()
+                    proc.wait()
+                    raise SwiftError(f"swift {command} ran longer than {timeout:.0f} s and was "
+                                     f"stopped; log: {runs.display_path(log_file)}")
+                steps = _steps_from_log(watch) if progress else None
+                if steps:
+                    bar.total = steps[1]
+                    bar.n = steps[0]
+                    bar.refresh()
+        except BaseException:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            bar.close()
+    seconds = time.perf_counter() - start
+    if rc != 0:
+        raise SwiftError(
+            f"swift {command} failed (exit code {rc}); full log: "
+            f"{runs.display_path(log_file)}; arguments: {runs.display_path(args_file)}\n"
+            f"--- end of the log ---\n{tail(log_file)}")
+    return SwiftRun(command, args_file, log_file, seconds)
+
+
+def read_logging(swift_output_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """ms-swift's ``logging.jsonl``: the per-step log entries and the final run message.
+
+    The final message (``last_model_checkpoint``, ``global_step``, ``log_history``) is the
+    line written after training; its ``log_history`` (restored from the checkpoint on resume)
+    is preferred over the streamed lines when present.
+    """
+    path = Path(swift_output_dir) / "logging.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{runs.display_path(path)} does not exist: ms-swift did not "
+                                f"train (see the log in the logs/ folder)")
+    entries, final = [], {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "last_model_checkpoint" in d or "log_history" in d:
+            final = d
+        else:
+            entries.append(d)
+    if final.get("log_history"):
+        entries = list(final["log_history"])
+    return entries, final
