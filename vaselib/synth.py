@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 0
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lowres and jpeg strong enough to see at the demo's 96 px
 VIEW_KINDS = ("front", "three_quarter", "side", "back", "top", "bottom")
 GOOD_VIEW_KINDS = ("front", "three_quarter", "side", "back")
 DEGRADATIONS = ("blur", "noise", "lowres", "jpeg", "sketch", "shard", "exposure")
@@ -2139,14 +2139,14 @@ def _deg_noise(img, rng):
 
 def _deg_lowres(img, rng):
     w, h = img.size
-    f = rng.uniform(5.5, 7.0)
+    f = rng.uniform(8.0, 11.0)
     small = img.resize((max(4, round(w / f)), max(4, round(h / f))), Image.BILINEAR)
     return small.resize((w, h), Image.NEAREST)
 
 
 def _deg_jpeg(img, rng):
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=int(rng.integers(3, 8)))
+    img.save(buf, "JPEG", quality=int(rng.integers(1, 4)))
     buf.seek(0)
     return Image.open(buf).convert("RGB")
 
@@ -2229,8 +2229,8 @@ assert set(_DEGRADERS) == set(DEGRADATIONS)
 def degrade(img: Image.Image, kind: str, rng) -> Image.Image:
     """A low-quality version of a photograph (one of :data:`DEGRADATIONS`).
 
-    ``blur`` strong Gaussian blur; ``noise`` heavy sensor noise; ``lowres`` ~1/6 resolution
-    blown up blocky; ``jpeg`` quality 3–7 artefacts; ``sketch`` a line drawing on white;
+    ``blur`` strong Gaussian blur; ``noise`` heavy sensor noise; ``lowres`` ~1/8–1/11 resolution
+    blown up blocky; ``jpeg`` quality 1–3 artefacts; ``sketch`` a line drawing on white;
     ``shard`` a small broken piece cut from the vase on an empty backdrop; ``exposure``
     badly over- or under-exposed.
     """

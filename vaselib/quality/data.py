@@ -19,18 +19,32 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def eval_transform(image_size: int = 224) -> T.Compose:
-    """Resize and normalise: what validation, test and prediction see."""
-    return T.Compose([T.Resize((image_size, image_size)), T.ToTensor(),
+INTERPOLATIONS = {"bilinear": T.InterpolationMode.BILINEAR,
+                  "nearest": T.InterpolationMode.NEAREST}
+
+
+def _resize(image_size: int, interpolation: str) -> T.Resize:
+    return T.Resize((image_size, image_size), interpolation=INTERPOLATIONS[interpolation])
+
+
+def eval_transform(image_size: int = 224, interpolation: str = "bilinear") -> T.Compose:
+    """Resize and normalise: what validation, test and prediction see.
+
+    ``bilinear`` is the original's resize.  ``nearest`` keeps pixel-level evidence of
+    quality (noise, JPEG blocks, blockiness) when images are shrunk far below their size,
+    which a smoothing resize erases; the checkpoint records which one was trained.
+    """
+    return T.Compose([_resize(image_size, interpolation), T.ToTensor(),
                       T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
-def train_transform(image_size: int = 224, augment: bool = True) -> T.Compose:
+def train_transform(image_size: int = 224, augment: bool = True,
+                    interpolation: str = "bilinear") -> T.Compose:
     """The original's augmentation: flip (p 0.5), rotation ±10°, colour jitter."""
     if not augment:
-        return eval_transform(image_size)
+        return eval_transform(image_size, interpolation)
     return T.Compose([
-        T.Resize((image_size, image_size)),
+        _resize(image_size, interpolation),
         T.RandomHorizontalFlip(p=0.5),
         T.RandomRotation(10),
         T.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1),
@@ -88,13 +102,14 @@ def split_indices(labels: Sequence[int], val_fraction: float = 0.1,
 
 
 def make_datasets(paths: Sequence[Path], labels: Sequence[int], split: Split,
-                  image_size: int, augment: bool) -> dict[str, LabelledImages]:
+                  image_size: int, augment: bool,
+                  interpolation: str = "bilinear") -> dict[str, LabelledImages]:
     """One dataset per split; only ``train`` carries the augmentation."""
     def subset(ids, transform):
         return LabelledImages([paths[i] for i in ids], [labels[i] for i in ids], transform)
 
     return {
-        "train": subset(split.train, train_transform(image_size, augment)),
-        "val": subset(split.val, eval_transform(image_size)),
-        "test": subset(split.test, eval_transform(image_size)),
+        "train": subset(split.train, train_transform(image_size, augment, interpolation)),
+        "val": subset(split.val, eval_transform(image_size, interpolation)),
+        "test": subset(split.test, eval_transform(image_size, interpolation)),
     }

@@ -55,9 +55,10 @@ class ClassifyResult:
 
 @torch.no_grad()
 def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
-                  num_workers: int = 0, progress: bool = False):
+                  num_workers: int = 0, progress: bool = False,
+                  interpolation: str = "bilinear"):
     """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``."""
-    ds = ImageFileDataset(paths, eval_transform(image_size))
+    ds = ImageFileDataset(paths, eval_transform(image_size, interpolation))
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate_images)
     probs, failures = {}, {}
@@ -116,13 +117,14 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         _check_no_overlap(src, out)
 
         model, ckpt = load_checkpoint(model_path, device)
-        image_size = int(ckpt.get("image_size", 224))
+        image_size = int(ckpt.get("image_size", 224))  # the original trained at 224
+        interpolation = ckpt.get("interpolation", "bilinear")
         paths = discover_images(src, recursive=p.recursive)
         if not paths:
             raise FileNotFoundError(f"no images found in {src} (recursive={p.recursive}); "
                                     f"supported: .png .jpg .jpeg .bmp .tif .tiff .webp")
         probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
-                                      p.num_workers, progress)
+                                      p.num_workers, progress, interpolation)
 
         for sub in ("0", "1"):  # the stage's own outputs are rebuilt: reruns are idempotent
             if (out / sub).exists():

@@ -80,6 +80,18 @@ def train_one_epoch(model, loader, criterion, optimizer, device, failures, progr
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
+def recalibrate_batchnorm(model, loader, device) -> None:
+    """Re-estimate BatchNorm statistics over the training split (precise BN).
+
+    With few steps from random initialisation the running averages lag far behind the
+    weights, and evaluation-mode predictions swing from epoch to epoch; a pass that averages
+    the statistics over the whole split makes validation measure the weights.
+    """
+    from torch.optim.swa_utils import update_bn
+
+    update_bn((images for images, _, _ in loader if images is not None), model, device)
+
+
 @torch.no_grad()
 def evaluate(model, loader, criterion, device, failures, progress=False):
     """Loss, accuracy, true labels and predictions over a split (eval mode)."""
@@ -117,9 +129,13 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
 
         paths, labels = qdata.list_labelled(data_dir)
         split = qdata.split_indices(labels, p.val_fraction, p.test_fraction, p.seed)
-        sets = qdata.make_datasets(paths, labels, split, p.image_size, p.augment)
+        sets = qdata.make_datasets(paths, labels, split, p.image_size, p.augment,
+                                   p.interpolation)
         loaders = {
             "train": _loader(sets["train"], p.batch_size, True, p.num_workers, generator),
+            "train_eval": _loader(qdata.LabelledImages(sets["train"].paths, sets["train"].labels,
+                                                      qdata.eval_transform(p.image_size, p.interpolation)),
+                                  p.batch_size, False, p.num_workers),
             "val": _loader(sets["val"], p.batch_size, False, p.num_workers),
             "test": _loader(sets["test"], p.batch_size, False, p.num_workers),
         }
@@ -134,12 +150,14 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=p.step_size, gamma=p.gamma)
 
         history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-        start_epoch, best_val, best_epoch = 0, -1.0, -1
+        start_epoch, best_val, best_epoch, best_val_loss = 0, -1.0, -1, float("inf")
         ckpt_path = out / CHECKPOINT_NAME
         if p.resume:
             resume_path = runs.resolve(p.resume)
             start_epoch, best_val, best_epoch, history = _resume(
                 resume_path, model, optimizer, scheduler, device)
+            if 0 <= best_epoch < len(history["val_loss"]):
+                best_val_loss = history["val_loss"][best_epoch]
             _carry_best_checkpoint(resume_path, ckpt_path, model, optimizer, best_val, best_epoch)
 
         failures: dict[Path, str] = {}
@@ -147,22 +165,27 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
         for epoch in epochs:
             tl, ta = train_one_epoch(model, loaders["train"], criterion, optimizer, device,
                                      failures, progress)
+            if p.precise_bn:
+                recalibrate_batchnorm(model, loaders["train_eval"], device)
             vl, va, _, _ = evaluate(model, loaders["val"], criterion, device, failures)
             scheduler.step()
             for k, v in zip(history, (tl, ta, vl, va)):
                 history[k].append(round(float(v), 6))
-            if va > best_val:
-                best_val, best_epoch = va, epoch
+            # best validation accuracy; on a tie the lower validation loss (small validation
+            # splits tie often, and the first lucky epoch is rarely the best model)
+            if va > best_val or (va == best_val and vl < best_val_loss):
+                best_val, best_epoch, best_val_loss = va, epoch, vl
                 save_checkpoint(ckpt_path, model, optimizer, epoch, va,
                                 scheduler_state_dict=scheduler.state_dict(),
-                                image_size=p.image_size, history=history,
+                                image_size=p.image_size, interpolation=p.interpolation,
+                                history=history,
                                 params=p.to_dict())
             epochs.set_postfix(train_loss=f"{tl:.3f}", val_acc=f"{va:.3f}")
         # keep the last state too, so a resume continues where training stopped
         save_checkpoint(out / "last_checkpoint.pth", model, optimizer, p.epochs - 1,
                         history["val_acc"][-1] if history["val_acc"] else 0.0,
                         scheduler_state_dict=scheduler.state_dict(), image_size=p.image_size,
-                        history=history, best_val_acc=best_val, best_epoch=best_epoch,
+                        interpolation=p.interpolation, history=history, best_val_acc=best_val, best_epoch=best_epoch,
                         params=p.to_dict())
 
         best, _ = load_checkpoint(ckpt_path, device)
