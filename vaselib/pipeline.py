@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from vaselib import params as vparams
+from vaselib import runs
 
 ORDER = list(vparams.STAGES)
 
 
 def chained_parameters(stage: str, run_dir: str | Path) -> dict[str, Any]:
     """Parameters that wire ``stage`` to the earlier stages' outputs inside ``run_dir``."""
-    d = Path(run_dir)
+    d = Path(runs.display_path(run_dir))  # relative inside the workbook: reports stay portable
     out = {"output_dir": str(d / stage)}
     if stage == "02_classify":
         out["model_path"] = str(d / "01_resnet_train" / "best_image_quality_model.pth")

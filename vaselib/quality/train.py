@@ -164,7 +164,7 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
         epochs = tqdm(range(start_epoch, p.epochs), desc="epochs", disable=not progress)
         for epoch in epochs:
             tl, ta = train_one_epoch(model, loaders["train"], criterion, optimizer, device,
-                                     failures, progress)
+                                     failures)  # one progress bar per run, not per epoch
             if p.precise_bn:
                 recalibrate_batchnorm(model, loaders["train_eval"], device)
             vl, va, _, _ = evaluate(model, loaders["val"], criterion, device, failures)
