@@ -1,0 +1,176 @@
+"""Stage 03/04 scores: both backends against an independent computation of the formula."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest_clip import HIGH, LOW, make_tiny_hf_clip, write_images
+from PIL import Image
+
+from vaselib.clip import scoring
+from vaselib.clip.backends import _features, clear_loaded, load_backend
+from vaselib.clip.embeddings import embed_files
+from vaselib.clip.params import HIGH_PROMPTS, LOW_PROMPTS, ClipQualityParams
+from vaselib.clip.quality import score_folder
+
+
+@pytest.fixture(autouse=True)
+def _data(tmp_path, monkeypatch):
+    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
+    clear_loaded()
+    yield
+    clear_loaded()
+
+
+def _unit(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _reference_score(img_feats, high_feats, low_feats):
+    """score = cos(img, normalised mean of normalised high) - cos(img, ... low)."""
+    img = _unit(img_feats)
+    h = _unit(_unit(high_feats).mean(0))
+    lo = _unit(_unit(low_feats).mean(0))
+    return img @ h - img @ lo, img @ h, img @ lo
+
+
+def test_default_prompts_are_the_originals_8_plus_8():
+    p = ClipQualityParams()
+    assert p.high_prompts == list(HIGH_PROMPTS) and len(p.high_prompts) == 8
+    assert p.low_prompts == list(LOW_PROMPTS) and len(p.low_prompts) == 8
+    assert p.high_prompts[0] == "a complete intact vase viewed from the front"
+    assert p.low_prompts[-1] == "partial vase pieces and fragments"
+
+
+def test_hf_folder_backend_matches_the_formula(tmp_path):
+    """The original's way (one image at a time, CLIPModel + PIL processor) gives the same."""
+    from transformers import AutoTokenizer, CLIPModel
+
+    try:
+        from transformers import CLIPImageProcessorPil as Proc
+    except ImportError:
+        from transformers import CLIPImageProcessor as Proc
+
+    folder = make_tiny_hf_clip(tmp_path / "clip-vit-tiny")
+    files = write_images(tmp_path / "imgs", n_vases=4, views=2, size=45)
+    backend = load_backend("hf", str(folder), None, torch.device("cpu"))
+    sc = score_folder(backend, tmp_path / "imgs", files, HIGH, LOW, cache_dir=tmp_path / "c",
+                      batch_size=3)
+
+    model = CLIPModel.from_pretrained(folder).eval()
+    tok = AutoTokenizer.from_pretrained(folder)
+    proc = Proc.from_pretrained(folder)
+    with torch.no_grad():
+        def text(prompts):
+            rows = []
+            for t in prompts:  # one prompt at a time: no padding effects
+                out = model.get_text_features(**tok([t], return_tensors="pt"))
+                rows.append(out if isinstance(out, torch.Tensor) else out.pooler_output)
+            return torch.cat(rows).numpy()
+        imgs = []
+        for f in files:
+            pix = proc(images=Image.open(f).convert("RGB"), return_tensors="pt")["pixel_values"]
+            out = model.get_image_features(pixel_values=pix)
+            imgs.append((out if isinstance(out, torch.Tensor) else out.pooler_output)[0].numpy())
+        ref, rh, rl = _reference_score(np.stack(imgs), text(HIGH), text(LOW))
+    order = [files.index(p) for p in sc.paths]
+    np.testing.assert_allclose(sc.score, ref[order], atol=1e-5)
+    np.testing.assert_allclose(sc.sim_high, rh[order], atol=1e-5)
+    np.testing.assert_allclose(sc.sim_low, rl[order], atol=1e-5)
+    assert backend.kind == "hf" and len(backend.weights_sha256) == 64
+
+
+def test_open_clip_backend_matches_plain_torch(tmp_path):
+    """A tiny random open_clip model from a checkpoint file, recomputed with plain torch."""
+    import open_clip
+    from torchvision import transforms as T
+
+    from vaselib.clip.demo_model import register_configs
+
+    register_configs()
+    torch.manual_seed(3)
+    model = open_clip.create_model("vase-micro-vit", pretrained=None).eval()
+    ckpt = tmp_path / "micro.pt"
+    torch.save(model.state_dict(), ckpt)
+    files = write_images(tmp_path / "imgs", n_vases=3, views=2, size=50)
+
+    backend = load_backend("open_clip", "vase-micro-vit", str(ckpt), torch.device("cpu"))
+    sc = score_folder(backend, tmp_path / "imgs", files, HIGH, LOW, cache_dir=tmp_path / "c",
+                      batch_size=4)
+
+    tf = T.Compose([T.Resize(32, interpolation=T.InterpolationMode.BICUBIC),
+                    T.CenterCrop(32), T.ToTensor(),
+                    T.Normalize((0.48145466, 0.4578275, 0.40821073),
+                                (0.26862954, 0.26130258, 0.27577711))])
+    tok = open_clip.get_tokenizer("vase-micro-vit")
+    with torch.no_grad():
+        img = torch.cat([model.encode_image(tf(Image.open(f).convert("RGB"))[None]) for f in files])
+        hi, lo = model.encode_text(tok(HIGH)), model.encode_text(tok(LOW))
+    ref, rh, _ = _reference_score(img.numpy(), hi.numpy(), lo.numpy())
+    np.testing.assert_allclose(sc.score, ref, atol=1e-5)
+    np.testing.assert_allclose(sc.sim_high, rh, atol=1e-5)
+    assert "checkpoint file" in backend.weights
+
+
+def test_random_weights_are_said_plainly_and_seeded(tmp_path):
+    a = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=1)
+    clear_loaded()
+    b = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=1)
+    clear_loaded()
+    c = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=2)
+    assert "random" in a.weights.lower() and "RANDOM" in a.description
+    assert a.key == b.key and a.key != c.key   # same seed, same weights, same cache
+
+
+def test_features_accepts_tensor_output_object_and_tuple():
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+    t = torch.randn(2, 4)
+    assert _features(t) is t
+    assert _features(BaseModelOutputWithPooling(pooler_output=t)) is t
+    assert _features((torch.zeros(2, 3, 4), t)) is t
+
+
+def test_prompts_are_parameters(tmp_path):
+    files = write_images(tmp_path / "imgs", n_vases=2, views=2)
+    backend = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"))
+    a = score_folder(backend, tmp_path / "imgs", files, HIGH, LOW, cache_dir=tmp_path / "c")
+    b = score_folder(backend, tmp_path / "imgs", files, LOW, HIGH, cache_dir=tmp_path / "c")
+    np.testing.assert_allclose(a.score, -b.score, atol=1e-6)
+
+
+def test_analysis_percentiles_and_suggestions():
+    s = np.arange(101, dtype=float) / 100     # 0.00 … 1.00
+    a = scoring.analyse(s, bins=10)
+    assert a["percentiles"]["p25"] == pytest.approx(0.25)
+    assert a["suggested_thresholds"]["keep_75"] == pytest.approx(0.25)
+    assert a["suggested_thresholds"]["keep_10"] == pytest.approx(0.90)
+    assert a["median"] == pytest.approx(0.5) and a["min"] == 0 and a["max"] == 1
+    assert sum(a["histogram"]["counts"]) == 101
+    assert scoring.auto_threshold(a) == pytest.approx(0.25)
+    assert scoring.apply_threshold(s, 0.25).sum() == 76      # score >= threshold
+
+
+def test_neighbours_straddle_the_threshold():
+    s = np.array([0.5, -0.2, 0.1, 0.3, -0.05, 0.0])
+    above, below = scoring.neighbours(s, 0.05, k=2)
+    assert list(s[above]) == [0.1, 0.3] and list(s[below]) == [0.0, -0.05]
+
+
+def test_sample_is_seeded():
+    a = scoring.sample_indices(1000, 50, seed=7)
+    assert np.array_equal(a, scoring.sample_indices(1000, 50, seed=7))
+    assert not np.array_equal(a, scoring.sample_indices(1000, 50, seed=8))
+    assert len(scoring.sample_indices(10, 50, seed=7)) == 10
+
+
+def test_embeddings_are_normalised_and_failures_kept_apart(tmp_path):
+    files = write_images(tmp_path / "imgs", n_vases=2, views=2)
+    bad = tmp_path / "imgs" / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    backend = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"))
+    e = embed_files(backend, files + [bad], cache_dir=tmp_path / "c", batch_size=2)
+    assert list(e.failures) == [len(files)] and "cannot decode" in e.failures[len(files)]
+    np.testing.assert_allclose(np.linalg.norm(e.vectors[e.ok], axis=1), 1, atol=1e-5)
+    assert np.isnan(e.vectors[~e.ok]).all()

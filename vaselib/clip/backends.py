@@ -1,0 +1,307 @@
+"""CLIP backends: open_clip models and local HuggingFace-format CLIP folders.
+
+Both give the same small interface, :class:`ClipBackend`:
+
+- ``preprocess``: a picklable callable PIL image → tensor, run in DataLoader workers;
+- ``encode_images(batch)`` and ``encode_texts(prompts)``: L2-normalised float32 numpy rows;
+- ``identity``: what makes its embeddings what they are (backend, model name, a hash of the
+  loaded weights, the preprocessing), and ``key``, a hash of it that names the embedding
+  cache.  The weights are hashed as loaded, so a tag, a file or random weights from a seed
+  are all told apart, and a changed checkpoint never reuses stale embeddings.
+
+``load_backend`` keeps the last few loaded models in memory, so re-running a stage in the
+same notebook kernel (another threshold, other prompts) does not load the model again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+
+EMBEDDING_FORMAT = 1  # bump when the way embeddings are computed changes
+
+
+class BackendError(RuntimeError):
+    """A model that cannot be loaded, with what to do about it."""
+
+
+def weights_hash(module: torch.nn.Module) -> str:
+    """SHA-256 of a module's state dict (names, dtypes, shapes and bytes), in key order."""
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        t = t.detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+def _clean_repr(obj: Any) -> str:
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
+
+
+def _features(out: Any) -> torch.Tensor:
+    """A features tensor from whatever ``get_*_features`` returned (transformers 4 or 5)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    pooled = getattr(out, "pooler_output", None)
+    if isinstance(pooled, torch.Tensor):
+        return pooled
+    if isinstance(out, (tuple, list)) and len(out) > 1 and isinstance(out[1], torch.Tensor):
+        return out[1]
+    raise BackendError(f"unexpected output of the CLIP feature function: {type(out).__name__}")
+
+
+def _normalise(x: torch.Tensor) -> np.ndarray:
+    x = x.float()
+    return (x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)).cpu().numpy().astype(np.float32)
+
+
+@dataclass
+class ClipBackend:
+    """A loaded CLIP model with its preprocessing and identity."""
+
+    kind: str
+    name: str
+    weights: str                 # how the weights were obtained, in words
+    model: torch.nn.Module
+    device: torch.device
+    preprocess: Callable
+    tokenize: Callable[[list[str]], dict[str, torch.Tensor]]
+    preprocess_id: str
+    weights_sha256: str
+    description: str = ""
+    images_encoded: int = field(default=0, compare=False)
+    batches_encoded: int = field(default=0, compare=False)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {"format": EMBEDDING_FORMAT, "backend": self.kind, "model": self.name,
+                "weights": self.weights, "weights_sha256": self.weights_sha256,
+                "preprocess": self.preprocess_id}
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps({k: v for k, v in self.identity.items() if k != "weights"},
+                          sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def slug(self) -> str:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.name.split(":")[-1]).name).strip("-")
+        return f"{self.kind}-{base or 'model'}-{self.key[:16]}"
+
+    @property
+    def embed_dim(self) -> int:
+        if not hasattr(self, "_dim"):
+            self._dim = int(self.encode_texts(["a vase"]).shape[1])
+        return self._dim
+
+    @torch.inference_mode()
+    def encode_images(self, batch: torch.Tensor) -> np.ndarray:
+        """L2-normalised image embeddings of a preprocessed batch, as float32 rows."""
+        self.batches_encoded += 1
+        self.images_encoded += int(batch.shape[0])
+        batch = batch.to(self.device)
+        if self.kind == "hf":
+            feats = _features(self.model.get_image_features(pixel_values=batch))
+        else:
+            feats = self.model.encode_image(batch)
+        return _normalise(feats)
+
+    @torch.inference_mode()
+    def encode_texts(self, prompts: list[str]) -> np.ndarray:
+        """L2-normalised text embeddings of ``prompts``, as float32 rows."""
+        inputs = {k: v.to(self.device) for k, v in self.tokenize(list(prompts)).items()}
+        if self.kind == "hf":
+            feats = _features(self.model.get_text_features(**inputs))
+        else:
+            feats = self.model.encode_text(inputs["text"])
+        return _normalise(feats)
+
+
+# --------------------------------------------------------------------------- open_clip
+
+class _OpenClipTokenize:
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        return {"text": self.tokenizer(prompts)}
+
+
+def _open_clip_backend(model: str, pretrained: str | None, device: torch.device,
+                       seed: int) -> ClipBackend:
+    import open_clip
+
+    from vaselib.clip import demo_model
+
+    demo_model.register_configs()
+    description = ""
+    checkpoint = None
+    if pretrained == demo_model.PRETRAINED_TAG:
+        if model not in demo_model.ARCHITECTURES:
+            raise BackendError(
+                f"pretrained={pretrained!r} (the locally trained demo weights) exists only for "
+                f"model={', '.join(demo_model.ARCHITECTURES)}; got model={model!r}")
+        checkpoint, info = demo_model.ensure_demo_model(model)
+        weights = f"{pretrained}: trained locally, cached as {checkpoint.parent.name}"
+        description = info["description"]
+        pretrained_arg = str(checkpoint)
+    elif pretrained is None:
+        weights = f"random initialisation (seed {seed}): scores carry no meaning"
+        description = (f"{model} with RANDOM weights (pretrained=None): the scores are noise, "
+                       f"useful only to test the pipeline")
+        pretrained_arg = None
+    else:
+        is_file = os.path.isfile(os.path.expanduser(pretrained))
+        if is_file:
+            pretrained_arg = str(Path(pretrained).expanduser().resolve())
+            weights = f"checkpoint file {Path(pretrained).name}"
+        else:
+            pretrained_arg = pretrained
+            weights = f"open_clip pretrained tag {pretrained!r}"
+            if model.startswith(("local-dir:", "hf-hub:")):
+                weights = f"weights of {model}"
+            elif pretrained not in open_clip.list_pretrained_tags_by_model(model):
+                tags = open_clip.list_pretrained_tags_by_model(model)
+                raise BackendError(
+                    f"pretrained={pretrained!r} is neither a checkpoint file nor a known tag of "
+                    f"{model!r} (tags: {', '.join(tags) or 'none'}); give a file path, a tag, "
+                    f"or None for random weights")
+        description = f"{model} with {weights}"
+    if model.startswith("local-dir:"):
+        folder = Path(model[len("local-dir:"):]).expanduser()
+        if not folder.is_dir():
+            raise BackendError(f"model folder {folder} does not exist (model={model!r})")
+        model = "local-dir:" + str(folder.resolve())
+        pretrained_arg = None
+    elif not model.startswith("hf-hub:") and model not in open_clip.list_models():
+        raise BackendError(f"unknown open_clip model {model!r}; e.g. ViT-B-32, "
+                           f"{', '.join(demo_model.ARCHITECTURES)} or 'local-dir:<folder>' "
+                           f"(all: open_clip.list_models())")
+    torch.manual_seed(seed)
+    try:
+        net, _, preprocess = open_clip.create_model_and_transforms(
+            model, pretrained=pretrained_arg, device="cpu")
+    except RuntimeError as err:
+        hint = ("" if pretrained_arg is None or os.path.isfile(str(pretrained_arg)) else
+                " — no download is possible offline: put the weights in open_clip's cache "
+                "(HF_HOME) on a connected machine, or pass pretrained=<checkpoint file>")
+        raise BackendError(f"cannot load open_clip {model!r} with {pretrained!r}: {err}{hint}") \
+            from None
+    net.eval()
+    sha = weights_hash(net)
+    net.to(device)
+    pcfg = getattr(net.visual, "preprocess_cfg", None) or {}
+    preprocess_id = json.dumps({"cfg": pcfg, "transform": _clean_repr(preprocess)},
+                               sort_keys=True, default=str)
+    tokenizer = open_clip.get_tokenizer(model)
+    return ClipBackend("open_clip", model, weights, net, device, preprocess,
+                       _OpenClipTokenize(tokenizer), preprocess_id, sha, description)
+
+
+# --------------------------------------------------------------------------- HuggingFace
+
+class HfPreprocess:
+    """PIL image → pixel tensor with the folder's CLIP image processor (picklable)."""
+
+    def __init__(self, processor):
+        self.processor = processor
+
+    def __call__(self, image) -> torch.Tensor:
+        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+
+class _HfTokenize:
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(prompts, padding=True, truncation=True, return_tensors="pt")
+        return {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+
+
+def _image_processor(folder: Path):
+    """The PIL-based CLIP image processor (what transformers 4 used; the original's numbers)."""
+    try:
+        from transformers import CLIPImageProcessorPil as cls  # transformers >= 5
+    except ImportError:  # transformers 4.x: CLIPImageProcessor is the PIL one
+        from transformers import CLIPImageProcessor as cls
+    return cls.from_pretrained(str(folder))
+
+
+def _hf_backend(model: str, device: torch.device) -> ClipBackend:
+    from transformers import AutoTokenizer, CLIPModel
+
+    folder = Path(model).expanduser()
+    if not folder.is_dir() or not (folder / "config.json").is_file():
+        raise BackendError(
+            f"backend='hf' needs a local HuggingFace CLIP folder with config.json, weights, "
+            f"tokenizer and preprocessor files (e.g. a downloaded openai/clip-vit-base-patch32); "
+            f"{folder} is not one")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        net = CLIPModel.from_pretrained(str(folder)).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        processor = _image_processor(folder)
+    except (OSError, ValueError) as err:
+        raise BackendError(f"cannot load the HuggingFace CLIP folder {folder}: {err}") from None
+    sha = weights_hash(net)
+    net.to(device)
+    pcfg = {k: v for k, v in processor.to_dict().items()
+            if k not in ("processor_class", "image_processor_type", "_processor_class")}
+    preprocess_id = json.dumps({"hf_image_processor": type(processor).__name__, "cfg": pcfg},
+                               sort_keys=True, default=str)
+    name = getattr(net.config, "_name_or_path", "") or folder.name
+    return ClipBackend("hf", folder.name if os.path.isabs(name) else name,
+                       f"HuggingFace folder {folder.name}", net, device,
+                       HfPreprocess(processor), _HfTokenize(tokenizer), preprocess_id, sha,
+                       f"HuggingFace CLIP from the local folder {folder.name}")
+
+
+# --------------------------------------------------------------------------- loading
+
+_LOADED: "OrderedDict[tuple, ClipBackend]" = OrderedDict()
+_KEEP = 2
+
+
+def load_backend(backend: str, model: str, pretrained: str | None, device: torch.device,
+                 seed: int = 0) -> ClipBackend:
+    """Load (or reuse from memory) a CLIP backend."""
+    if backend == "hf":
+        path = Path(model).expanduser().resolve()
+        stamp = (path / "config.json").stat().st_mtime_ns if (path / "config.json").exists() else 0
+        key = ("hf", str(path), stamp, str(device))
+    else:
+        stamp = 0
+        if pretrained and os.path.isfile(os.path.expanduser(pretrained)):
+            stamp = os.stat(os.path.expanduser(pretrained)).st_mtime_ns
+        key = ("open_clip", model, pretrained, stamp, str(device),
+               seed if pretrained is None else None)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    if backend == "hf":
+        b = _hf_backend(model, device)
+    elif backend == "open_clip":
+        b = _open_clip_backend(model, pretrained, device, seed)
+    else:
+        raise BackendError(f"backend {backend!r} is not one of open_clip, hf")
+    _LOADED[key] = b
+    while len(_LOADED) > _KEEP:
+        _LOADED.popitem(last=False)
+    return b
+
+
+def clear_loaded() -> None:
+    """Forget the models kept in memory."""
+    _LOADED.clear()

@@ -1,0 +1,235 @@
+"""Image embeddings, computed in batches and cached on disk by file content and model.
+
+:class:`EmbeddingCache` is one SQLite file per model identity
+(``<cache_dir>/<backend>-<model>-<key>.sqlite``) holding, per image, the SHA-256 of the
+file's bytes, the float32 embedding and a checksum of that embedding.  A file whose bytes
+changed has a new hash and is encoded again; an entry whose checksum does not match (a
+damaged cache) is dropped and recomputed, never used; a cache file that SQLite cannot read
+is set aside (renamed ``*.corrupt-<time>``) and rebuilt.
+
+:func:`embed_files` hashes the files, reads the hits from the cache and streams only the
+misses through a DataLoader (decoding in workers, :class:`vaselib.images.ImageFileDataset`),
+encoding them in batches and writing them back in chunks.  Memory holds one float32 row per
+image and nothing else per image, however many images there are.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from vaselib import runs
+
+CHUNK = 500          # SQLite parameters per lookup query
+FLUSH_ROWS = 2048    # new embeddings written per transaction
+
+
+def default_cache_dir() -> Path:
+    return runs.cache_dir("clip-embeddings")
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes (None when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def hash_files(paths: Sequence[Path], threads: int = 4, progress: bool = False) -> list[str | None]:
+    """Content hashes of many files (threads overlap the reads; hashlib releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        it = pool.map(file_sha256, paths, chunksize=64)
+        return list(tqdm(it, total=len(paths), desc="hash files", disable=not progress,
+                         leave=False))
+
+
+def _checksum(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """Embeddings of one model, keyed by file-content hash, with a checksum per entry."""
+
+    def __init__(self, cache_dir: str | Path, slug: str, identity: dict, dim: int):
+        self.folder = Path(cache_dir)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / f"{slug}.sqlite"
+        self.identity = identity
+        self.dim = int(dim)
+        self.notes: list[str] = []
+        self._con = self._open()
+
+    # -- storage -----------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        con.execute("CREATE TABLE IF NOT EXISTS embeddings (sha256 TEXT PRIMARY KEY, "
+                    "dim INTEGER NOT NULL, vec BLOB NOT NULL, checksum BLOB NOT NULL)")
+        con.execute("INSERT OR IGNORE INTO meta VALUES ('identity', ?)",
+                    (json.dumps(self.identity, sort_keys=True),))
+        row = con.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+        stored = json.loads(row[0])
+        if {k: v for k, v in stored.items() if k != "weights"} != \
+                {k: v for k, v in self.identity.items() if k != "weights"}:
+            raise sqlite3.DatabaseError("cache file belongs to another model identity")
+        con.execute("PRAGMA quick_check").fetchone()
+        return con
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as err:
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            for suffix in ("", "-wal", "-shm"):
+                p = Path(str(self.path) + suffix)
+                if p.exists():
+                    p.replace(Path(str(aside) + suffix))
+            self.notes.append(f"embedding cache {self.path.name} was unreadable ({err}); set "
+                              f"aside as {aside.name} and rebuilt")
+            return self._connect()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __len__(self) -> int:
+        return self._con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+    # -- reads and writes --------------------------------------------------------------
+    def get_many(self, hashes: Sequence[str], out: np.ndarray,
+                 rows: Sequence[int]) -> tuple[np.ndarray, int]:
+        """Fill ``out[rows[i]]`` for each cached ``hashes[i]``; return (found mask, corrupt count).
+
+        Entries whose checksum or size is wrong are deleted and reported as not found.
+        """
+        found = np.zeros(len(hashes), dtype=bool)
+        where: dict[str, list[int]] = {}
+        for i, h in enumerate(hashes):
+            where.setdefault(h, []).append(i)
+        keys = list(where)
+        bad: list[str] = []
+        for start in range(0, len(keys), CHUNK):
+            part = keys[start:start + CHUNK]
+            q = ("SELECT sha256, dim, vec, checksum FROM embeddings WHERE sha256 IN "
+                 f"({','.join('?' * len(part))})")
+            for sha, dim, vec, chk in self._con.execute(q, part):
+                if dim != self.dim or len(vec) != 4 * self.dim or _checksum(vec) != chk:
+                    bad.append(sha)
+                    continue
+                v = np.frombuffer(vec, dtype=np.float32)
+                if not np.isfinite(v).all():
+                    bad.append(sha)
+                    continue
+                for i in where[sha]:
+                    out[rows[i]] = v
+                    found[i] = True
+        if bad:
+            self._con.executemany("DELETE FROM embeddings WHERE sha256 = ?", [(b,) for b in bad])
+        return found, len(bad)
+
+    def put_many(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        rows = []
+        for h, v in zip(hashes, vectors):
+            blob = v.tobytes()
+            rows.append((h, self.dim, blob, _checksum(blob)))
+        self._con.execute("BEGIN")
+        self._con.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
+        self._con.execute("COMMIT")
+
+
+@dataclass
+class EmbeddedImages:
+    """Embeddings of a list of files, row ``i`` for ``paths[i]``."""
+
+    paths: list[Path]
+    vectors: np.ndarray                  # float32 [n, dim]; NaN rows for failures
+    failures: dict[int, str]             # index -> reason
+    hashes: list[str | None]
+    stats: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> np.ndarray:
+        mask = np.ones(len(self.paths), dtype=bool)
+        if self.failures:
+            mask[list(self.failures)] = False
+        return mask
+
+
+def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path | None = None,
+                batch_size: int = 64, num_workers: int = 0, progress: bool = False,
+                use_cache: bool = True) -> EmbeddedImages:
+    """L2-normalised image embeddings of ``paths``, from the cache where possible."""
+    from torch.utils.data import DataLoader
+
+    from vaselib.images import ImageFileDataset, collate_images
+
+    paths = [Path(p) for p in paths]
+    dim = backend.embed_dim
+    vectors = np.full((len(paths), dim), np.nan, dtype=np.float32)
+    failures: dict[int, str] = {}
+    hashes = hash_files(paths, progress=progress)
+    for i, h in enumerate(hashes):
+        if h is None:
+            failures[i] = "cannot read file" if paths[i].exists() else "file not found"
+    todo_rows = [i for i, h in enumerate(hashes) if h is not None]
+    stats = {"images": len(paths), "cache_hits": 0, "encoded": 0, "corrupt_cache_entries": 0,
+             "failed": 0}
+    cache = None
+    notes: list[str] = []
+    if use_cache and todo_rows:
+        cache = EmbeddingCache(cache_dir or default_cache_dir(), backend.slug, backend.identity,
+                               dim)
+        notes += cache.notes
+        found, corrupt = cache.get_many([hashes[i] for i in todo_rows], vectors, todo_rows)
+        stats["cache_hits"] = int(found.sum())
+        stats["corrupt_cache_entries"] = corrupt
+        if corrupt:
+            notes.append(f"{corrupt} damaged cache entr{'y' if corrupt == 1 else 'ies'} "
+                         f"(checksum mismatch) recomputed")
+        todo_rows = [r for r, f in zip(todo_rows, found) if not f]
+    try:
+        if todo_rows:
+            ds = ImageFileDataset([paths[i] for i in todo_rows], backend.preprocess)
+            loader = DataLoader(ds, batch_size=batch_size, shuffle=False,
+                                num_workers=num_workers, collate_fn=collate_images,
+                                persistent_workers=False,
+                                pin_memory=backend.device.type == "cuda")
+            pending_h: list[str] = []
+            pending_v: list[np.ndarray] = []
+            bar = tqdm(total=len(todo_rows), desc="encode images", disable=not progress)
+            for images, idx, failed in loader:
+                for j, why in failed:
+                    failures[todo_rows[j]] = why
+                if images is not None:
+                    emb = backend.encode_images(images)
+                    rows = [todo_rows[j] for j in idx]
+                    vectors[rows] = emb
+                    stats["encoded"] += len(rows)
+                    if cache is not None:
+                        pending_h += [hashes[r] for r in rows]
+                        pending_v.append(emb)
+                        if len(pending_h) >= FLUSH_ROWS:
+                            cache.put_many(pending_h, np.concatenate(pending_v))
+                            pending_h, pending_v = [], []
+                bar.update(len(idx) + len(failed))
+            bar.close()
+            if cache is not None and pending_h:
+                cache.put_many(pending_h, np.concatenate(pending_v))
+    finally:
+        if cache is not None:
+            cache.close()
+    stats["failed"] = len(failures)
+    return EmbeddedImages(paths, vectors, dict(sorted(failures.items())), hashes, stats, notes)

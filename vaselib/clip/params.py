@@ -1,0 +1,140 @@
+"""Parameters of stages 03 (CLIP quality / fragment filter) and 04 (CLIP best view).
+
+Defaults are the offline CPU demo: the small CLIP model vaselib trains on its synthetic
+training corpus (``model="vase-tiny-rn"``, ``pretrained="vaselib-synthetic"``).  The paper
+profile (``params/paper/``) uses open_clip ViT-B-32 with openai weights; a local HuggingFace
+CLIP folder (such as ``openai/clip-vit-base-patch32``) runs with ``backend="hf"``.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Literal, Optional
+
+from pydantic import field_validator
+
+from vaselib.params import Field, StageParams
+
+# The original's two prompt sets, verbatim (8 + 8).
+HIGH_PROMPTS: tuple[str, ...] = (
+    "a complete intact vase viewed from the front",
+    "a whole undamaged vase in frontal view",
+    "a perfect ceramic vase facing forward",
+    "an intact decorative vase front view",
+    "a complete flower vase shown frontally",
+    "a full unbroken vase from front angle",
+    "an entire undamaged pottery vase facing camera",
+    "a pristine whole vase in front perspective",
+)
+LOW_PROMPTS: tuple[str, ...] = (
+    "broken vase fragments and pieces",
+    "shattered ceramic vase debris",
+    "cracked and damaged vase parts",
+    "incomplete vase with missing pieces",
+    "fragmented broken pottery",
+    "ceramic vase shards and chips",
+    "damaged vase with cracks and breaks",
+    "partial vase pieces and fragments",
+)
+
+# <UUID>_<view>_ac001001.<ext>, e.g. 0b6f…-…_3_ac001001.jpg
+DEFAULT_VIEW_PATTERN = (
+    r"^(?P<vase_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"_(?P<view>[^_]+)_ac001001\.(?i:png|jpe?g|bmp|tiff?|webp)$"
+)
+
+DEMO_MODEL = "vase-tiny-rn"
+DEMO_PRETRAINED = "vaselib-synthetic"
+# The demo model is trained so that score 0 ("closer to the high prompts than to the low
+# ones") separates intact from broken; on the demo corpus it rejects >= 90 % of fragment
+# photos and accepts >= 90 % of intact views there (benchmarks/bench_clip_demo_model.py).
+DEMO_THRESHOLD = 0.0
+
+_DEVICE = r"^(auto|cpu|cuda|cuda:\d+|mps)$"
+
+
+class _ClipModelParams(StageParams):
+    """What both CLIP stages share: the model, the prompts, batching and the cache."""
+
+    input_dir: Optional[str] = Field(None, description="folder of photos")
+    backend: Literal["open_clip", "hf"] = Field(
+        "open_clip", description="open_clip (model name + pretrained tag/file) or hf (a local "
+                                 "HuggingFace-format CLIP folder given as model)")
+    model: str = Field(
+        DEMO_MODEL, min_length=1,
+        description="open_clip: a model name (ViT-B-32, vase-tiny-rn …) or 'local-dir:<folder>'; "
+                    "hf: a local folder such as .../openai/clip-vit-base-patch32")
+    pretrained: Optional[str] = Field(
+        DEMO_PRETRAINED,
+        description="open_clip weights: a tag (openai, laion2b_s34b_b79k …), a checkpoint file, "
+                    "'vaselib-synthetic' (the demo model trained locally on synthetic renders) "
+                    "or None = random initialisation (meaningless scores, for tests)")
+    high_prompts: List[str] = Field(
+        list(HIGH_PROMPTS), min_length=1,
+        description="prompts describing what to keep; their text embeddings are averaged")
+    batch_size: int = Field(64, ge=1, description="images per encoding batch")
+    num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
+                                                  "(0 = in the main process)")
+    device: str = Field("auto", pattern=_DEVICE, description="auto, cpu or cuda:N")
+    cache_dir: Optional[str] = Field(
+        None, description="image-embedding cache; None = <data>/cache/clip-embeddings")
+    link_mode: Literal["copy", "hardlink", "symlink"] = Field(
+        "copy", description="how selected files reach the outputs; sources are never moved")
+    recursive: bool = Field(True, description="also read sub-folders of input_dir")
+    seed: int = Field(42, ge=0, description="seed of the analysis sample and of random weights")
+
+    @field_validator("high_prompts", "low_prompts", check_fields=False)
+    @classmethod
+    def _no_blank_prompts(cls, v: list[str]) -> list[str]:
+        if any(not s.strip() for s in v):
+            raise ValueError("prompts must not be empty strings")
+        return v
+
+
+class ClipQualityParams(_ClipModelParams):
+    """Stage 03: score every photo with CLIP (intact vs fragment) and filter by a threshold."""
+
+    input_dir: Optional[str] = Field(
+        None, description="folder of photos, read recursively (in a full run: stage 02's 1/); "
+                          "None = the demo corpus' good photos")
+    output_dir: str = Field("runs/standalone/03_clip_quality",
+                            description="receives accepted/, rejected/ and filtering_report.json")
+    threshold: Optional[float] = Field(
+        DEMO_THRESHOLD, ge=-2, le=2,
+        description="accept when score ≥ threshold (paper 0.15); None = the 25th percentile "
+                    "of the analysis sample (keeps ~75 %), recorded in the report")
+    low_prompts: List[str] = Field(
+        list(LOW_PROMPTS), min_length=1,
+        description="prompts describing what to reject (fragments, damage)")
+    sample_size: int = Field(500, ge=1, description="images in the seeded analysis sample "
+                                                    "(the original's quick mode used 100)")
+    analyse_only: bool = Field(False, description="only analyse the sample's score distribution "
+                                                  "and suggest thresholds; file nothing")
+    save_rejected: bool = Field(True, description="also place rejected photos in rejected/")
+    histogram_bins: int = Field(40, ge=5, le=500, description="bins of the score histogram")
+
+
+class BestViewParams(_ClipModelParams):
+    """Stage 04: keep, per vase, the view closest to the high-quality prompts."""
+
+    input_dir: Optional[str] = Field(
+        None, description="folder of photos (in a full run: stage 03's accepted/); None = the "
+                          "demo corpus' good photos of intact vases")
+    output_dir: str = Field("runs/standalone/04_best_view",
+                            description="receives best_views/, best_views_report.json and "
+                                        "filtering_stats.json")
+    pattern: str = Field(
+        DEFAULT_VIEW_PATTERN,
+        description="regular expression matched against each file name, with named groups "
+                    "vase_id (required) and view (optional; default the file stem)")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_has_groups(cls, v: str) -> str:
+        try:
+            rx = re.compile(v)
+        except re.error as err:
+            raise ValueError(f"not a valid regular expression: {err}") from None
+        if "vase_id" not in rx.groupindex:
+            raise ValueError("the pattern needs a named group (?P<vase_id>...) that identifies "
+                             "the vase; (?P<view>...) is optional")
+        return v
