@@ -18,10 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(params.STAGES)
 
 
-def _existing(stages):
-    return [s for s in stages if (ROOT / "notebooks" / f"{s}.ipynb").is_file()]
-
-
 def test_unknown_and_mistyped_parameters_name_the_parameter():
     with pytest.raises(params.ParameterError) as err:
         params.validate("02_classify", {"treshold": 0.4})
@@ -45,8 +41,6 @@ def test_from_namespace_rejects_injected_unknown_names():
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_profile_file_is_valid(profile, stage):
     path = ROOT / "params" / profile / f"{stage}.yaml"
-    if not path.exists():
-        pytest.skip(f"{path.name} not written yet")
     params.validate(stage, params.load_yaml(path))
 
 
@@ -58,14 +52,12 @@ def test_paper_profile_of_stage_01_is_the_original():
 
 def test_demo_profiles_equal_the_schema_defaults():
     for stage in STAGES:
-        path = ROOT / "params" / "demo" / f"{stage}.yaml"
-        if path.exists():
-            values = params.load_yaml(path)
-            defaults = params.schema_for(stage)().to_dict()
-            assert {k: defaults[k] for k in values} == values, stage
+        values = params.load_yaml(ROOT / "params" / "demo" / f"{stage}.yaml")
+        defaults = params.schema_for(stage)().to_dict()
+        assert {k: defaults[k] for k in values} == values, stage
 
 
-@pytest.mark.parametrize("stage", _existing(STAGES))
+@pytest.mark.parametrize("stage", STAGES)
 def test_notebook_structure(stage):
     path = ROOT / "notebooks" / f"{stage}.ipynb"
     nb = nbformat.read(path, as_version=4)
