@@ -27,8 +27,10 @@ def test_index_links_each_stage_with_its_headline(tmp_path):
     html = nb.with_suffix(".html")
     html.write_text("<html></html>")
     runs_ = [StageRun("01_resnet_train", nb, html, 42.0,
-                      {"headline": {"test_accuracy": 0.95}})]
+                      {"headline": {"test_accuracy": 0.95},
+                       "outputs": {"merged": "runs/x/07_merge/merged", "report": "r.json"}})]
     page = write_index(tmp_path, runs_, "run x", failed="stage 02_classify failed in cell 5").read_text()
     assert "href='01_resnet_train.html'" in page
     assert "test_accuracy: <b>0.95</b>" in page and "42 s" in page
     assert "stage 02_classify failed in cell 5" in page
+    assert "merged: <b>runs/x/07_merge/merged</b>" in page and "r.json" not in page

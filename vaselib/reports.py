@@ -15,10 +15,17 @@ text-align:left;vertical-align:top}th{background:#f4efe8}code{font-size:.9em}
 """
 
 
+_MODEL_OUTPUTS = ("checkpoint", "final_checkpoint", "merged", "final_model")
+
+
 def _headline(summary: dict | None) -> str:
     if not summary:
         return '<span class="muted">no summary.json</span>'
-    items = summary.get("headline", {})
+    items = dict(summary.get("headline", {}))
+    outputs = summary.get("outputs", {})
+    for key in _MODEL_OUTPUTS:  # where the models a later step needs are
+        if outputs.get(key):
+            items[key] = outputs[key]
     return "<br>".join(f"{html.escape(str(k))}: <b>{html.escape(str(v))}</b>"
                        for k, v in items.items())
 
