@@ -42,3 +42,14 @@ def cell_text(nb, marker: str = "# NBVAL_CHECK_OUTPUT") -> str:
             for o in cell.get("outputs", []):
                 out.append(o.get("text", ""))
     return "".join(out)
+
+
+@pytest.fixture
+def isolated_clip(tmp_path, monkeypatch):
+    """Demo data and caches in a fresh folder, and no CLIP model kept from another test."""
+    from vaselib.clip.backends import clear_loaded
+
+    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
+    clear_loaded()
+    yield
+    clear_loaded()

@@ -15,12 +15,7 @@ from vaselib.clip.embeddings import embed_files
 from vaselib.clip.params import ClipQualityParams
 
 
-@pytest.fixture(autouse=True)
-def _data(tmp_path, monkeypatch):
-    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
-    clear_loaded()
-    yield
-    clear_loaded()
+pytestmark = pytest.mark.usefixtures("isolated_clip")
 
 
 @pytest.fixture

@@ -11,12 +11,7 @@ from vaselib.clip import demo_model as dm
 from vaselib.clip.backends import clear_loaded, load_backend
 
 
-@pytest.fixture(autouse=True)
-def _data(tmp_path, monkeypatch):
-    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
-    clear_loaded()
-    yield
-    clear_loaded()
+pytestmark = pytest.mark.usefixtures("isolated_clip")
 
 
 def test_captions_state_completeness_and_only_true_attributes():

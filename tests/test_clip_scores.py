@@ -14,12 +14,7 @@ from vaselib.clip.params import HIGH_PROMPTS, LOW_PROMPTS, ClipQualityParams
 from vaselib.clip.quality import score_folder
 
 
-@pytest.fixture(autouse=True)
-def _data(tmp_path, monkeypatch):
-    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
-    clear_loaded()
-    yield
-    clear_loaded()
+pytestmark = pytest.mark.usefixtures("isolated_clip")
 
 
 def _unit(x):

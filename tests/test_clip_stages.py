@@ -16,12 +16,7 @@ from vaselib.clip.params import DEFAULT_VIEW_PATTERN, BestViewParams, ClipQualit
 from vaselib.params import ParameterError, validate
 
 
-@pytest.fixture(autouse=True)
-def _data(tmp_path, monkeypatch):
-    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
-    clear_loaded()
-    yield
-    clear_loaded()
+pytestmark = pytest.mark.usefixtures("isolated_clip")
 
 
 TINY = dict(model="vase-micro-vit", pretrained=None, batch_size=4)
