@@ -86,3 +86,14 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA GPU"):
             resolve_device("cuda:1")
+
+
+def test_require_images_names_the_empty_folder_and_overlap_is_refused(tmp_path):
+    from vaselib.images import check_no_overlap, require_images
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no images found in .*empty.*supported: .png"):
+        require_images(tmp_path / "empty")
+    with pytest.raises(ValueError, match="overlap"):
+        check_no_overlap(tmp_path, tmp_path / "out")
+    check_no_overlap(tmp_path / "a", tmp_path / "b")  # siblings are fine

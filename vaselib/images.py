@@ -56,6 +56,23 @@ def discover_images(root: str | Path, recursive: bool = True,
     return sorted(found)
 
 
+def require_images(root: str | Path, recursive: bool = True) -> list[Path]:
+    """:func:`discover_images`, but an empty folder is an error naming what is supported."""
+    paths = discover_images(root, recursive=recursive)
+    if not paths:
+        raise FileNotFoundError(f"no images found in {root} (recursive={recursive}); "
+                                f"supported: {' '.join(IMAGE_EXTENSIONS)}")
+    return paths
+
+
+def check_no_overlap(src: str | Path, out: str | Path) -> None:
+    """Refuse an output folder inside the input folder or around it (sources stay untouched)."""
+    s, o = Path(src).resolve(), Path(out).resolve()
+    if s == o or s in o.parents or o in s.parents:
+        raise ValueError(f"output_dir {out} and input_dir {src} overlap; choose an output "
+                         f"folder outside the input folder (the source is never written to)")
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Decode ``path`` to an RGB image (EXIF orientation applied) or raise ImageLoadError."""
     try:

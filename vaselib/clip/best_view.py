@@ -24,9 +24,9 @@ from vaselib.clip import scoring
 from vaselib.clip.backends import load_backend
 from vaselib.clip.embeddings import default_cache_dir, embed_files
 from vaselib.clip.params import BestViewParams
-from vaselib.clip.quality import check_no_overlap, model_info, resolve_input
+from vaselib.clip.quality import model_info, resolve_input
 from vaselib.devices import resolve_device
-from vaselib.images import clear_outputs, discover_images, place_file
+from vaselib.images import check_no_overlap, clear_outputs, place_file, require_images
 
 STAGE = "04_best_view"
 REPORT_NAME = "best_views_report.json"
@@ -147,10 +147,7 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         src, notes = resolve_input(p.input_dir, demo.intact_photos_dir)
         out = runs.resolve(p.output_dir)
         check_no_overlap(src, out)
-        paths = discover_images(src, recursive=p.recursive)
-        if not paths:
-            raise FileNotFoundError(f"no images found in {src} (recursive={p.recursive}); "
-                                    f"supported: .png .jpg .jpeg .bmp .tif .tiff .webp")
+        paths = require_images(src, recursive=p.recursive)
         rel = [str(q.relative_to(src)) for q in paths]
         groups, unmatched = group_by_vase(rel, p.pattern)
         if unmatched:

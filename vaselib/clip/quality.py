@@ -27,7 +27,7 @@ from vaselib.clip.backends import ClipBackend, load_backend
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir, embed_files
 from vaselib.clip.params import ClipQualityParams
 from vaselib.devices import resolve_device
-from vaselib.images import clear_outputs, discover_images, place_file
+from vaselib.images import check_no_overlap, clear_outputs, place_file, require_images
 
 STAGE = "03_clip_quality"
 REPORT_NAME = "filtering_report.json"
@@ -109,13 +109,6 @@ def resolve_input(input_dir: str | None, default) -> tuple[Path, list[str]]:
     return src, []
 
 
-def check_no_overlap(src: Path, out: Path) -> None:
-    s, o = src.resolve(), out.resolve()
-    if s == o or s in o.parents or o in s.parents:
-        raise ValueError(f"output_dir {out} and input_dir {src} overlap; choose an output "
-                         f"folder outside the input folder (the source is never written to)")
-
-
 def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_prompts, low_prompts,
                  *, cache_dir=None, batch_size=64, num_workers=0,
                  progress=False) -> ScoredFolder:
@@ -142,10 +135,7 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         src, notes = resolve_input(p.input_dir, demo.good_photos_dir)
         out = runs.resolve(p.output_dir)
         check_no_overlap(src, out)
-        paths = discover_images(src, recursive=p.recursive)
-        if not paths:
-            raise FileNotFoundError(f"no images found in {src} (recursive={p.recursive}); "
-                                    f"supported: .png .jpg .jpeg .bmp .tif .tiff .webp")
+        paths = require_images(src, recursive=p.recursive)
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed)
         cache_dir = runs.resolve(p.cache_dir) if p.cache_dir else default_cache_dir()
         sample = scoring.sample_indices(len(paths), p.sample_size, p.seed)

@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 
 from vaselib import runs
 from vaselib.devices import resolve_device
-from vaselib.images import ImageFileDataset, collate_images, discover_images, place_file
+from vaselib.images import (ImageFileDataset, check_no_overlap, collate_images, discover_images,
+                            place_file, require_images)
 from vaselib.quality.data import eval_transform
 from vaselib.quality.model import load_checkpoint
 from vaselib.quality.params import ClassifyParams
@@ -78,13 +79,6 @@ def decide(p_high: float, threshold: float) -> int:
     return int(p_high >= threshold)
 
 
-def _check_no_overlap(src: Path, out: Path) -> None:
-    s, o = src.resolve(), out.resolve()
-    if s == o or s in o.parents or o in s.parents:
-        raise ValueError(f"output_dir {out} and input_dir {src} overlap; choose an output "
-                         f"folder outside the input folder (the source is never written to)")
-
-
 def default_model_path() -> Path:
     """The standalone demo checkpoint, trained with stage 01's defaults if missing."""
     from vaselib.quality import train
@@ -114,15 +108,12 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         else:
             src = runs.resolve(p.input_dir)
         out = runs.resolve(p.output_dir)
-        _check_no_overlap(src, out)
+        check_no_overlap(src, out)
 
         model, ckpt = load_checkpoint(model_path, device)
         image_size = int(ckpt.get("image_size", 224))  # the original trained at 224
         interpolation = ckpt.get("interpolation", "bilinear")
-        paths = discover_images(src, recursive=p.recursive)
-        if not paths:
-            raise FileNotFoundError(f"no images found in {src} (recursive={p.recursive}); "
-                                    f"supported: .png .jpg .jpeg .bmp .tif .tiff .webp")
+        paths = require_images(src, recursive=p.recursive)
         probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
                                       p.num_workers, progress, interpolation)
 
