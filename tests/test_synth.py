@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from vaselib import synth, vocabulary as voc
+from vaselib.synth.captions import _split_decoration as split_decoration
 
 SMALL = synth.CorpusConfig(n_vases=4, n_labelled=14, image_size=64)
 NAME_RE = re.compile(r"^[0-9a-f-]{36}_\d+_ac001001\.jpg$")
@@ -161,7 +162,7 @@ def test_sampled_attributes_are_consistent():
         assert a["fabric"] in voc.FABRICS and a["shape"] in voc.SHAPES
         assert a["attribution"] is None or a["attribution"] in voc.PAINTERS
         assert a["provenance"] in voc.FIND_SPOTS + voc.COLLECTIONS
-        subject, ornament = synth._split_decoration(a["decoration"])
+        subject, ornament = split_decoration(a["decoration"])
         assert ornament is None or ornament in voc.ORNAMENTS
 
 
@@ -221,18 +222,18 @@ def test_ensure_corpus_regenerates_when_config_changes(tmp_path):
     assert len(second.vases) == 3 and len(second.labelled) == 4
     assert synth.load_corpus(root).config == replace(SMALL, n_vases=3, n_labelled=4)
     assert len(list((root / "raw").rglob("*.jpg"))) == len(second.images)
-    assert not list(tmp_path.glob(".c.*"))          # no temporary folders left behind
+    assert not [p for p in tmp_path.glob(".c.*") if p.is_dir()]  # no temporary folders left
 
 
 def test_ensure_corpus_survives_an_interrupted_generation(tmp_path):
     root = tmp_path / "c"
-    partial = tmp_path / f".c.partial-{2**22 + 7}"     # no such process can exist
+    partial = tmp_path / f".c.partial-{2**22 + 7}"     # left by a generation that was killed
     (partial / "raw").mkdir(parents=True)
     (partial / "raw" / "junk.jpg").write_bytes(b"half")
     cfg = replace(SMALL, n_vases=1, n_labelled=2)
     c = synth.ensure_corpus(root, cfg)
     assert (root / "corpus.json").is_file() and not partial.exists()
-    assert not list(tmp_path.glob(".c.*"))
+    assert not [p for p in tmp_path.glob(".c.*") if p.is_dir()]
     assert len(list(c.raw_dir.rglob("*.jpg"))) == len(c.images)
 
 
