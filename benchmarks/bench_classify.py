@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 
 from vaselib.images import open_image
-from vaselib.quality.data import eval_transform
-from vaselib.quality.model import QualityClassifier
-from vaselib.quality.predict import predict_files
+from vaselib.resnet.data import eval_transform
+from vaselib.resnet.model import QualityClassifier
+from vaselib.resnet.classify import predict_files
 
 
 def make_images(folder: Path, n: int, size: int = 256) -> list[Path]:

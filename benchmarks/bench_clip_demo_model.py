@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     import torch
 
     from vaselib import demo
-    from vaselib.clip import demo_model, evaluation
+    from vaselib.clip import demo_check, demo_model
     from vaselib.clip.backends import load_backend
     from vaselib.clip.embeddings import embed_files
     from vaselib.clip.params import DEMO_THRESHOLD
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         _, info = demo_model.ensure_demo_model()
         t_model = time.perf_counter() - t
         thr = DEMO_THRESHOLD if args.threshold is None else args.threshold
-        r = evaluation.evaluate(threshold=thr, output_root=str(tmp / "runs"))
+        r = demo_check.evaluate(threshold=thr, output_root=str(tmp / "runs"))
 
         print(f"demo corpus ready in {t_corpus:.1f} s")
         print(f"demo model: {info['description']}")

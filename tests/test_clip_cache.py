@@ -9,7 +9,7 @@ import torch
 from conftest_clip import write_images
 from PIL import Image
 
-from vaselib.clip import quality
+from vaselib.clip import fragment_filter
 from vaselib.clip.backends import ClipBackend, clear_loaded, load_backend
 from vaselib.clip.embeddings import embed_files
 from vaselib.clip.params import ClipQualityParams
@@ -42,10 +42,10 @@ def _params(tmp_path, **kw):
 
 def test_second_run_with_another_threshold_or_prompts_encodes_no_image(tmp_path, count_encodes):
     write_images(tmp_path / "imgs", n_vases=5, views=2)
-    r1 = quality.run(_params(tmp_path, threshold=0.0), progress=False)
+    r1 = fragment_filter.run(_params(tmp_path, threshold=0.0), progress=False)
     assert count_encodes["images"] == 10 and r1.scored.cache_stats["encoded"] == 10
-    r2 = quality.run(_params(tmp_path, threshold=0.05), progress=False)
-    r3 = quality.run(_params(tmp_path, threshold=None, low_prompts=["a broken pot"]),
+    r2 = fragment_filter.run(_params(tmp_path, threshold=0.05), progress=False)
+    r3 = fragment_filter.run(_params(tmp_path, threshold=None, low_prompts=["a broken pot"]),
                      progress=False)
     assert count_encodes["images"] == 10                     # nothing encoded again
     assert r2.scored.cache_stats["cache_hits"] == 10 and r2.scored.cache_stats["encoded"] == 0
@@ -57,17 +57,17 @@ def test_second_run_with_another_threshold_or_prompts_encodes_no_image(tmp_path,
 def test_cache_survives_a_new_process_state(tmp_path, count_encodes):
     """Forgetting the loaded model (a new kernel) still finds the embeddings on disk."""
     write_images(tmp_path / "imgs", n_vases=3, views=2)
-    quality.run(_params(tmp_path), progress=False)
+    fragment_filter.run(_params(tmp_path), progress=False)
     clear_loaded()
-    r = quality.run(_params(tmp_path), progress=False)
+    r = fragment_filter.run(_params(tmp_path), progress=False)
     assert r.scored.cache_stats["encoded"] == 0 and count_encodes["images"] == 6
 
 
 def test_changed_file_content_is_recomputed(tmp_path, count_encodes):
     files = write_images(tmp_path / "imgs", n_vases=3, views=2)
-    r1 = quality.run(_params(tmp_path), progress=False)
+    r1 = fragment_filter.run(_params(tmp_path), progress=False)
     Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(files[0])   # same name, new bytes
-    r2 = quality.run(_params(tmp_path), progress=False)
+    r2 = fragment_filter.run(_params(tmp_path), progress=False)
     assert r2.scored.cache_stats["encoded"] == 1 and r2.scored.cache_stats["cache_hits"] == 5
     i = r2.scored.files.index(files[0].name)
     assert r1.scores[i] != r2.scores[i]
@@ -75,8 +75,8 @@ def test_changed_file_content_is_recomputed(tmp_path, count_encodes):
 
 def test_another_model_does_not_reuse_embeddings(tmp_path, count_encodes):
     write_images(tmp_path / "imgs", n_vases=2, views=2)
-    quality.run(_params(tmp_path, seed=1), progress=False)
-    r = quality.run(_params(tmp_path, seed=2), progress=False)   # other random weights
+    fragment_filter.run(_params(tmp_path, seed=1), progress=False)
+    r = fragment_filter.run(_params(tmp_path, seed=2), progress=False)   # other random weights
     assert r.scored.cache_stats["encoded"] == 4
 
 

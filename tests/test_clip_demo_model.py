@@ -89,10 +89,10 @@ def test_demo_weights_only_exist_for_vaselib_architectures():
 @pytest.mark.slow
 def test_demo_model_separates_fragments_and_prefers_profile_views(tmp_path):
     """Trains the real demo model (≈ 1–2 min) and measures it on the demo corpus' truth."""
-    from vaselib.clip import evaluation
+    from vaselib.clip import demo_check
     from vaselib.clip.params import DEMO_THRESHOLD
 
-    r = evaluation.evaluate(threshold=DEMO_THRESHOLD, output_root=str(tmp_path / "eval"))
+    r = demo_check.evaluate(threshold=DEMO_THRESHOLD, output_root=str(tmp_path / "eval"))
     print(json.dumps({k: r[k] for k in ("fragment_rejection", "intact_acceptance",
                                         "window_90_90")}))
     assert r["fragment_images"] >= 10 and r["intact_images"] >= 50

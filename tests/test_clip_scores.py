@@ -11,7 +11,7 @@ from vaselib.clip import scoring
 from vaselib.clip.backends import _features, clear_loaded, load_backend
 from vaselib.clip.embeddings import embed_files
 from vaselib.clip.params import HIGH_PROMPTS, LOW_PROMPTS, ClipQualityParams
-from vaselib.clip.quality import score_folder
+from vaselib.clip.fragment_filter import score_folder
 
 
 pytestmark = pytest.mark.usefixtures("isolated_clip")

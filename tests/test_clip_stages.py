@@ -10,7 +10,7 @@ from conftest_clip import vase_name, write_images
 from PIL import Image
 
 from vaselib import runs
-from vaselib.clip import best_view, quality, widgets
+from vaselib.clip import best_view, fragment_filter, widgets
 from vaselib.clip.backends import clear_loaded
 from vaselib.clip.params import DEFAULT_VIEW_PATTERN, BestViewParams, ClipQualityParams
 from vaselib.params import ParameterError, validate
@@ -38,7 +38,7 @@ def _b(tmp_path, **kw):
 
 def test_threshold_none_takes_the_25th_percentile_and_records_it(tmp_path):
     write_images(tmp_path / "imgs", n_vases=10, views=2)
-    r = quality.run(_q(tmp_path, threshold=None, sample_size=500), progress=False)
+    r = fragment_filter.run(_q(tmp_path, threshold=None, sample_size=500), progress=False)
     assert r.threshold == pytest.approx(np.percentile(r.scores, 25), abs=1e-6)
     assert r.threshold_source.startswith("auto")
     rep = json.loads((tmp_path / "out03" / "filtering_report.json").read_text())
@@ -50,7 +50,7 @@ def test_threshold_none_takes_the_25th_percentile_and_records_it(tmp_path):
 
 def test_filter_report_has_the_originals_fields_and_files_land(tmp_path):
     write_images(tmp_path / "imgs", n_vases=4, views=2)
-    r = quality.run(_q(tmp_path, threshold=0.0), progress=False)
+    r = fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
     rep = json.loads((tmp_path / "out03" / "filtering_report.json").read_text())
     for key in ("input_dir", "output_dir", "total_images", "accepted_images", "rejected_images",
                 "acceptance_rate", "threshold", "processing_time", "results", "failures",
@@ -73,7 +73,7 @@ def test_filter_report_has_the_originals_fields_and_files_land(tmp_path):
 def test_corrupt_image_is_a_failure_not_a_rejection(tmp_path):
     write_images(tmp_path / "imgs", n_vases=2, views=2)
     (tmp_path / "imgs" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    r = quality.run(_q(tmp_path, threshold=-2.0), progress=False)   # everything readable passes
+    r = fragment_filter.run(_q(tmp_path, threshold=-2.0), progress=False)   # everything readable passes
     rep = json.loads((tmp_path / "out03" / "filtering_report.json").read_text())
     assert rep["failures"] == [{"file": "broken.jpg", "reason": rep["failures"][0]["reason"]}]
     assert "cannot decode" in rep["failures"][0]["reason"]
@@ -85,7 +85,7 @@ def test_corrupt_image_is_a_failure_not_a_rejection(tmp_path):
 def test_recursive_input_keeps_relative_paths_and_equal_names(tmp_path):
     write_images(tmp_path / "imgs", n_vases=2, views=1, sub="a", seed=1)
     write_images(tmp_path / "imgs", n_vases=2, views=1, sub="b/c", seed=2)  # same names
-    quality.run(_q(tmp_path, threshold=-2.0, link_mode="hardlink"), progress=False)
+    fragment_filter.run(_q(tmp_path, threshold=-2.0, link_mode="hardlink"), progress=False)
     got = sorted(str(p.relative_to(tmp_path / "out03" / "accepted"))
                  for p in (tmp_path / "out03" / "accepted").rglob("*.png"))
     assert got == sorted([f"a/{vase_name(i, 1, 'png')}" for i in range(2)]
@@ -95,12 +95,12 @@ def test_recursive_input_keeps_relative_paths_and_equal_names(tmp_path):
 def test_non_recursive_without_top_level_images_is_a_clear_error(tmp_path):
     write_images(tmp_path / "imgs", n_vases=1, views=1, sub="a")
     with pytest.raises(FileNotFoundError, match="no images found"):
-        quality.run(_q(tmp_path, recursive=False), progress=False)
+        fragment_filter.run(_q(tmp_path, recursive=False), progress=False)
 
 
 def test_analyse_only_scores_just_the_sample_and_files_nothing(tmp_path):
     write_images(tmp_path / "imgs", n_vases=10, views=2)
-    r = quality.run(_q(tmp_path, analyse_only=True, sample_size=7, threshold=None),
+    r = fragment_filter.run(_q(tmp_path, analyse_only=True, sample_size=7, threshold=None),
                     progress=False)
     assert r.scored.cache_stats["images"] == 7 and r.analysis["sample_size"] == 7
     assert r.accepted is None
@@ -113,14 +113,14 @@ def test_analyse_only_scores_just_the_sample_and_files_nothing(tmp_path):
     assert set(a["analysis"]["suggested_thresholds"]) == {
         "keep_90", "keep_75", "keep_50", "keep_25", "keep_10"}
     # the full run analyses the same seeded sample: same suggested threshold
-    full = quality.run(_q(tmp_path, sample_size=7, threshold=None), progress=False)
+    full = fragment_filter.run(_q(tmp_path, sample_size=7, threshold=None), progress=False)
     assert full.threshold == pytest.approx(r.threshold)
 
 
 def test_save_rejected_false_and_rerun_is_idempotent(tmp_path):
     write_images(tmp_path / "imgs", n_vases=4, views=2)
-    quality.run(_q(tmp_path, threshold=0.0), progress=False)
-    r = quality.run(_q(tmp_path, threshold=2.0, save_rejected=False), progress=False)
+    fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
+    r = fragment_filter.run(_q(tmp_path, threshold=2.0, save_rejected=False), progress=False)
     assert r.accepted == 0
     assert not (tmp_path / "out03" / "rejected").exists()
     assert not list((tmp_path / "out03").glob("accepted/*"))   # stale outputs cleared
@@ -129,16 +129,16 @@ def test_save_rejected_false_and_rerun_is_idempotent(tmp_path):
 def test_output_inside_input_is_refused(tmp_path):
     write_images(tmp_path / "imgs", n_vases=1, views=1)
     with pytest.raises(ValueError, match="overlap"):
-        quality.run(_q(tmp_path, output_dir=str(tmp_path / "imgs" / "out")), progress=False)
+        fragment_filter.run(_q(tmp_path, output_dir=str(tmp_path / "imgs" / "out")), progress=False)
 
 
 def test_widget_counts_match_the_stage_at_the_same_threshold(tmp_path):
     write_images(tmp_path / "imgs", n_vases=8, views=2)
-    r = quality.run(_q(tmp_path, threshold=0.0), progress=False)
+    r = fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
     w = widgets.ThresholdExplorer.from_result(r, k=3)
     t = float(np.median(r.scores))
     state = w.update(t)
-    again = quality.run(_q(tmp_path, threshold=t), progress=False)
+    again = fragment_filter.run(_q(tmp_path, threshold=t), progress=False)
     assert state["accepted"] == again.accepted and state["rejected"] == again.rejected
     assert len(state["just_above"]) == 3 and len(state["just_below"]) == 3
     assert set(state["just_above"]).isdisjoint(state["just_below"])
@@ -214,7 +214,7 @@ def test_best_view_selects_the_argmax_and_reports_everything(tmp_path):
 
 def test_best_view_reuses_the_embeddings_of_stage_03(tmp_path):
     write_images(tmp_path / "imgs", n_vases=3, views=2)
-    quality.run(_q(tmp_path, threshold=0.0), progress=False)
+    fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
     r = best_view.run(_b(tmp_path), progress=False)
     rep = json.loads((tmp_path / "out04" / "best_views_report.json").read_text())
     assert rep["cache"]["encoded"] == 0 and rep["cache"]["cache_hits"] == 6
@@ -225,7 +225,7 @@ def test_view_gallery_and_plots_draw(tmp_path):
     from vaselib.clip import plots
 
     write_images(tmp_path / "imgs", n_vases=3, views=2)
-    q = quality.run(_q(tmp_path, threshold=0.0), progress=False)
+    q = fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
     b = best_view.run(_b(tmp_path), progress=False)
     figs = [plots.score_histogram(q.scores, q.threshold, suggestions=q.analysis[
         "suggested_thresholds"]), plots.threshold_gallery(q, k=2), plots.view_gallery(b, vases=2),

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from vaselib.params import ParameterError, validate
-from vaselib.quality import data as qdata
-from vaselib.quality import predict, train
-from vaselib.quality.model import (QualityClassifier, infer_arch, load_checkpoint,
+from vaselib.resnet import data as qdata
+from vaselib.resnet import classify, train
+from vaselib.resnet.model import (QualityClassifier, infer_arch, load_checkpoint,
                                    quality_head, save_checkpoint)
 
 
@@ -171,7 +171,7 @@ def test_classify_sorts_reports_and_never_touches_sources(trained, tmp_path):
     before = {p: p.read_bytes() for p in src.rglob("*")if p.is_file()}
     p = validate("02_classify", dict(model_path=str(result.checkpoint), input_dir=str(src),
                                      output_dir=str(tmp_path / "out"), batch_size=4))
-    res = predict.run(p, progress=False)
+    res = classify.run(p, progress=False)
     assert res.counts["total"] == 13 and res.counts["failed"] == 1
     assert res.counts["high_quality"] == 6 and res.counts["low_quality"] == 6
     assert res.verified
@@ -184,10 +184,10 @@ def test_classify_sorts_reports_and_never_touches_sources(trained, tmp_path):
     assert abs(pred["prob_low"] + pred["prob_high"] - 1) < 1e-5
     assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before
     # idempotent: a second run gives the same report and the same files
-    again = predict.run(p, progress=False)
+    again = classify.run(p, progress=False)
     assert again.counts == res.counts
     # the threshold acts: demanding certainty above every probability files all to 0/
-    strict = predict.run(validate("02_classify", dict(
+    strict = classify.run(validate("02_classify", dict(
         model_path=str(result.checkpoint), input_dir=str(src), output_dir=str(tmp_path / "strict"),
         threshold=1.0)), progress=False)
     assert strict.counts["high_quality"] == sum(
@@ -200,4 +200,4 @@ def test_output_inside_input_is_refused(trained, tmp_path):
                                      input_dir=str(root / "labelled"),
                                      output_dir=str(root / "labelled" / "sorted")))
     with pytest.raises(ValueError, match="overlap"):
-        predict.run(p, progress=False)
+        classify.run(p, progress=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from vaselib import params
-from vaselib.vlm import grpo, sft
+from vaselib.vlm import grpo, sft, swift_run
 from vaselib.vlm.params import GrpoParams, MergeParams, SftParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def test_paper_sft_reaches_ms_swift_with_its_argument_names(tmp_path):
         "template": "qwen2_5_vl", "report_to": ["tensorboard"], "add_version": False,
     }
     assert {k: args[k] for k in expected} == expected
-    env = sft.swift_env(p, p.model, is_local=False)
+    env = swift_run.swift_env(p, p.model, is_local=False)
     assert env == {"MAX_PIXELS": "1003520"}
 
 
@@ -83,7 +83,7 @@ def test_extra_args_and_multi_gpu_reach_ms_swift(tmp_path):
                   cuda_visible_devices="0,1,2,3")
     args = sft.sft_args(p, "m", tmp_path / "d.jsonl", tmp_path)
     assert args["deepspeed"] == "zero2" and args["lora_rank"] == 16
-    env = sft.swift_env(p, "m", is_local=False)
+    env = swift_run.swift_env(p, "m", is_local=False)
     assert env["NPROC_PER_NODE"] == "4" and env["CUDA_VISIBLE_DEVICES"] == "0,1,2,3"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest_vlm import write_best_views, write_captions
 from vaselib import runs
-from vaselib.vlm import grpo, infer, merge, sft, swift_run
+from vaselib.vlm import grpo, infer, lora, merge, sft, swift_run, tiny
 from vaselib.vlm.params import GrpoParams, MergeParams, SftParams
 
 pytestmark = pytest.mark.slow
@@ -26,6 +26,7 @@ def env(tmp_path_factory):
 
 def _sft_params(env, **kw):
     base = dict(images_dir=env["images_dir"], captions=env["captions"],
+                model=str(tiny.ensure_tiny_model()),
                 output_dir=str(env["root"] / "05"), num_train_epochs=1, max_steps=2,
                 gradient_accumulation_steps=1, save_steps=1, eval_steps=1,
                 split_dataset_ratio=0.2)
@@ -43,8 +44,9 @@ def test_sft_trains_and_records_its_final_checkpoint(env, sft_result):
     assert (r.records, r.bad_records, r.train_steps) == (6, 1, 2)
     assert r.val_records == 1 and r.train_records == 5
     assert [e["step"] for e in r.log_history if "loss" in e] == [1, 2]
-    assert r.final_checkpoint.name == "checkpoint-2" and merge.is_adapter(r.final_checkpoint)
-    assert sft.final_checkpoint(r.output_dir) == r.final_checkpoint
+    assert r.final_checkpoint.name == "checkpoint-2" and lora.is_adapter(r.final_checkpoint)
+    assert runs.recorded_output(r.output_dir, "final_checkpoint", "05_sft",
+                               param="sft_dir") == r.final_checkpoint
     summary = runs.read_summary(r.output_dir)
     assert summary["headline"]["train_steps"] == 2
     args = json.loads((r.output_dir / "logs" / "swift_sft_args.json").read_text())
@@ -70,27 +72,27 @@ def test_sft_resumes_from_a_checkpoint(env, sft_result, tmp_path):
 
 def test_merge_is_idempotent(env, sft_result, monkeypatch):
     out = env["root"] / "merged"
-    first = merge.merge_lora(sft_result.final_checkpoint, out, progress=False)
+    first = lora.merge_lora(sft_result.final_checkpoint, out, progress=False)
     assert not first.reused and (out / "config.json").is_file()
     assert (out / "preprocessor_config.json").is_file() or (out / "processor_config.json").is_file()
-    assert merge.changed_tensors(first.base_model, out) == 14  # 2 layers x 7 LoRA targets
+    assert lora.changed_tensors(first.base_model, out) == 14  # 2 layers x 7 LoRA targets
     stamp = (out / "model.safetensors").stat().st_mtime_ns
 
     def no_swift(*a, **k):
         raise AssertionError("a second merge with the same inputs must not run ms-swift")
 
     monkeypatch.setattr(swift_run, "run_swift", no_swift)
-    second = merge.merge_lora(sft_result.final_checkpoint, out, progress=False)
+    second = lora.merge_lora(sft_result.final_checkpoint, out, progress=False)
     assert second.reused and second.path == first.path
     assert (out / "model.safetensors").stat().st_mtime_ns == stamp
     with pytest.raises(AssertionError, match="must not run"):  # other inputs: merged again
-        merge.merge_lora(sft_result.final_checkpoint, out, torch_dtype="bfloat16",
+        lora.merge_lora(sft_result.final_checkpoint, out, torch_dtype="bfloat16",
                          progress=False)
 
 
 def test_captions_are_deterministic(env, sft_result):
     out = env["root"] / "merged"
-    merge.merge_lora(sft_result.final_checkpoint, out, progress=False)
+    lora.merge_lora(sft_result.final_checkpoint, out, progress=False)
     image = sorted((env["root"] / "best_views").glob("*_ac001001.jpg"))[0]
     a = infer.caption_images(out, [image], max_new_tokens=8)
     b = infer.caption_images(out, [image], max_new_tokens=8)
@@ -109,8 +111,8 @@ def test_grpo_with_the_reward_plugin_then_stage_07(env, sft_result):
     log = (g.output_dir / "logs" / "swift_rlhf.log").read_text()
     assert "external_plugins" in log and "reward_plugin.py" in log
     assert (g.final_checkpoint / "config.json").is_file()
-    assert not merge.is_adapter(g.final_checkpoint)  # full training: a whole model
-    assert g.sft_merged is not None and (g.sft_merged / merge.MARKER).is_file()
+    assert not lora.is_adapter(g.final_checkpoint)  # full training: a whole model
+    assert g.sft_merged is not None and (g.sft_merged / lora.MARKER).is_file()
 
     r = merge.run(MergeParams(sft_dir=str(sft_result.output_dir), grpo_dir=str(g.output_dir),
                               output_dir=str(env["root"] / "07"), max_new_tokens=6),

@@ -11,11 +11,11 @@ import papermill as pm
 import pytest
 import yaml
 
-from vaselib import nbparams, params, runs
+from vaselib import nbparams, params, runs, stages
 from vaselib.cli import main as vase
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = list(params.STAGES)
+STAGES = stages.names()
 
 
 def test_unknown_and_mistyped_parameters_name_the_parameter():
@@ -73,12 +73,23 @@ def test_notebook_structure(stage):
         assert machine_path not in text, f"{path.name} stores a machine path ({machine_path})"
 
 
-def test_environment_yml_installs_what_pyproject_declares():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+def test_environment_yml_and_make_install_the_same_locked_project():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert sorted(x for x in pip if x != "-e .") == sorted(declared)
-    assert "-e ." in pip
+    make = (ROOT / "Makefile").read_text()
+    extras = re.search(r'-e "?\.\[([a-z,]+)\]', make).group(1)
+    assert pip == ["-c requirements-lock.txt", f"-e .[{extras}]"]
+    assert "-c requirements-lock.txt" in make
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert set(extras.split(",")) == set(declared["optional-dependencies"])
+    # every runtime and extra dependency is pinned in the lock file CI installs with
+    lock = {re.split(r"[=<>\[ ]", line)[0].lower().replace("_", "-")
+            for line in (ROOT / "requirements-lock.txt").read_text().splitlines()
+            if line and not line.startswith("#")}
+    names = declared["dependencies"] + sum(declared["optional-dependencies"].values(), [])
+    for req in names:
+        name = re.split(r"[=<>~\[ ;]", req)[0].lower().replace("_", "-")
+        assert name in lock, f"{name} is not pinned in requirements-lock.txt"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -1,18 +1,33 @@
-"""The offline demo's inputs, materialised on first use.
+"""The offline demo's inputs, in one place.
 
-A notebook run on its own, with its default parameters, takes its inputs from here: the
-embedded synthetic corpus (:mod:`vaselib.synth`) and folders derived from its ground truth
-that stand in for an earlier stage's output.  In a full run (``vase demo``) each stage is
-given the previous stage's real output instead.
+Stages take every input explicitly (:mod:`vaselib.stages`).  When a notebook runs on its
+own with an input left ``None`` — a fresh checkout, default parameters — this module fills
+it in, and nothing else does:
+
+- generated data: the embedded synthetic corpus (:mod:`vaselib.synth`, generated into
+  ``data/demo-corpus`` on first use) and folders derived from its ground truth that stand in
+  for a perfect earlier stage (good photos for 03, good photos of intact vases for 04);
+- demo models built here (the tiny offline Qwen2.5-VL for 05);
+- outputs of earlier stages: the stage is run once with its demo parameters (its schema's
+  defaults) into ``runs/standalone/<stage>``, and reused while its output is complete.
+
+In a full run (``vase demo``) the pipeline gives each stage the previous stage's real
+output instead (:mod:`vaselib.pipeline`), and only the first inputs come from here.
+:func:`fill_inputs` returns the filled parameters and one note per input it filled, so
+every report says where its inputs came from.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
-from vaselib import runs
+from vaselib import runs, stages
 from vaselib.images import place_file
 
+STANDALONE = "runs/standalone"
 
+
+# ----------------------------------------------------------------------------- data
 def corpus():
     """The demo corpus (generated into ``data/demo-corpus`` on first use, then loaded)."""
     from vaselib import synth
@@ -30,18 +45,20 @@ def raw_dir() -> Path:
     return corpus().raw_dir
 
 
-def _derived(name: str, keep) -> Path:
+def _derived(name: str, keep: Callable[[dict], bool]) -> Path:
     """Hard-link the raw images whose record satisfies ``keep`` into a derived folder."""
+    from filelock import FileLock
+
     c = corpus()
-    out = runs.demo_corpus_dir().parent / "demo-derived" / name
+    out = runs.data_dir() / "demo-derived" / name
     marker = out / ".complete"
-    if marker.is_file():
-        return out
-    for rec in c.images:
-        if keep(rec):
-            place_file(c.raw_dir / rec["file"], c.raw_dir, out, mode="hardlink")
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("ok\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out) + ".lock"):
+        if not marker.is_file():
+            for rec in c.images:
+                if keep(rec):
+                    place_file(c.raw_dir / rec["file"], c.raw_dir, out, mode="hardlink")
+            marker.write_text("ok\n")
     return out
 
 
@@ -53,3 +70,130 @@ def good_photos_dir() -> Path:
 def intact_photos_dir() -> Path:
     """Good photos of intact vases (what a perfect stage 03 accepts)."""
     return _derived("intact_photos", lambda r: r["quality"] == 1 and r["condition"] == "intact")
+
+
+def sft_records_file() -> Path:
+    """The demo's training records for 05, in the original's format (``{images, caption,
+    conversations}``): one intact good view per demo vase, with its ground-truth caption."""
+    from filelock import FileLock
+
+    from vaselib.files import atomic_write_json
+    from vaselib.vlm import data as vdata
+
+    path = runs.data_dir() / "demo-derived" / "sft_records.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if not path.is_file():
+            ds = vdata.demo_records(corpus())
+            atomic_write_json(path, vdata.original_records(ds, relative_to=path.parent))
+    return path
+
+
+def vlm_base_model() -> Path:
+    """The demo's base Qwen2.5-VL (built here on first use)."""
+    from vaselib.vlm import tiny
+
+    return tiny.ensure_tiny_model(seed=0)
+
+
+# ----------------------------------------------------------------------------- stages
+def standalone_dir(stage: str) -> Path:
+    return runs.resolve(f"{STANDALONE}/{stages.get(stage).name}")
+
+
+def ensure_standalone(stage: str, *, progress: bool = True) -> Path:
+    """``runs/standalone/<stage>``, run there once with the demo parameters if it has no
+    complete output yet.  The stage's own ``None`` inputs are filled by :func:`fill_inputs`."""
+    from filelock import FileLock
+
+    st = stages.get(stage)
+    folder = standalone_dir(st.name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if _complete(folder, st.name):
+            return folder
+        p = st.schema(output_dir=runs.display_path(folder))
+        p, _ = fill_inputs(st.name, p, progress=progress)
+        st.run(p, progress=progress)
+    return folder
+
+
+def _complete(folder: Path, stage: str) -> bool:
+    try:
+        return runs.read_summary(folder).get("stage") == stage
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def _from_stage(stage: str, key: str, progress: bool) -> Path:
+    folder = ensure_standalone(stage, progress=progress)
+    return runs.recorded_output(folder, key, stage, param="(demo)")
+
+
+# ----------------------------------------------------------------------------- filling
+def _fill_01(p, progress):
+    return {"data_dir": ("the demo corpus' labelled photos", labelled_dir)}
+
+
+def _fill_02(p, progress):
+    return {
+        "model_path": ("the standalone demo checkpoint of stage 01",
+                       lambda: _from_stage("01_resnet_train", "checkpoint", progress)),
+        "input_dir": ("the demo corpus' raw photos (synthetic renders)", raw_dir),
+    }
+
+
+def _fill_03(p, progress):
+    return {"input_dir": ("the demo corpus' good photos (what a perfect stage 02 keeps)",
+                          good_photos_dir)}
+
+
+def _fill_04(p, progress):
+    return {"input_dir": ("the demo corpus' good photos of intact vases (what a perfect stage "
+                          "03 accepts)", intact_photos_dir)}
+
+
+def _fill_05(p, progress):
+    out = {"model": ("the tiny offline Qwen2.5-VL built by vaselib", vlm_base_model)}
+    if p.dataset is None and p.images_dir is None:
+        out["dataset"] = ("the demo corpus' captioned vases (one intact view each)",
+                          sft_records_file)
+    elif p.images_dir is not None:
+        out["captions"] = ("the demo corpus' captions (vases.json)",
+                           lambda: corpus().root / "vases.json")
+    return out
+
+
+def _fill_06(p, progress):
+    if p.model is not None or p.sft_dir is not None:
+        return {}
+    return {"sft_dir": ("the standalone demo run of stage 05",
+                        lambda: ensure_standalone("05_sft", progress=progress))}
+
+
+def _fill_07(p, progress):
+    if p.adapters is not None or p.sft_dir is not None:
+        return {}
+    return {"sft_dir": ("the standalone demo run of stage 05",
+                        lambda: ensure_standalone("05_sft", progress=progress))}
+
+
+_FILLERS: dict[str, Callable[[Any, bool], dict[str, tuple[str, Callable[[], Path]]]]] = {
+    "01_resnet_train": _fill_01, "02_classify": _fill_02, "03_clip_quality": _fill_03,
+    "04_best_view": _fill_04, "05_sft": _fill_05, "06_grpo": _fill_06, "07_merge": _fill_07,
+}
+
+
+def fill_inputs(stage: str, p, *, progress: bool = True) -> tuple[Any, list[str]]:
+    """``(params, notes)``: ``p`` with each demo-fillable input that is ``None`` set to the
+    demo's (materialised on first use), and a note per input filled."""
+    name = stages.get(stage).name
+    filler = _FILLERS.get(name)
+    if filler is None:
+        return p, []
+    updates, notes = {}, []
+    for param, (what, make) in filler(p, progress).items():
+        if getattr(p, param) is None:
+            updates[param] = runs.display_path(make())
+            notes.append(f"{param}: {what} ({updates[param]})")
+    return (p.model_copy(update=updates) if updates else p), notes

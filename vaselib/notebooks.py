@@ -2,51 +2,60 @@
 
 A stage notebook is executed into a run folder (never over the committed notebook), with
 its parameters validated by vaselib before papermill starts, then rendered to HTML.
+
+The kernel is always this interpreter's own Python (whatever other ``python3`` kernels the
+user has registered), started with the offline settings in *its* environment
+(:class:`WorkbookKernelManager`); the calling process's environment is left as it was.
 """
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from jupyter_client import AsyncKernelManager
+
 from vaselib import params as vparams
-from vaselib import runs
+from vaselib import runs, stages
 
 KERNEL = "python3"
-STAGE_TITLES = {
-    "01_resnet_train": "ResNet quality classifier: training",
-    "02_classify": "Quality classification of raw photos",
-    "03_clip_quality": "CLIP fragment filter",
-    "04_best_view": "CLIP best-view selection",
-    "05_sft": "Supervised fine-tuning (LoRA, ms-swift)",
-    "06_grpo": "GRPO with the vase-accuracy reward",
-    "07_merge": "Merge LoRA and export",
-}
+# The kernel's environment on top of the caller's (values already set by the caller win).
+KERNEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
 class StageFailed(RuntimeError):
     """A stage notebook raised; the message names the stage, the cell and the notebook."""
 
 
+class WorkbookKernelManager(AsyncKernelManager):
+    """A ``python3`` kernel on ``sys.executable`` with :data:`KERNEL_ENV` in its environment."""
+
+    @property
+    def kernel_spec(self):
+        if self._kernel_spec is None:
+            from ipykernel.kernelspec import get_kernel_dict
+            from jupyter_client.kernelspec import KernelSpec
+
+            self._kernel_spec = KernelSpec(resource_dir="", **get_kernel_dict())
+        return self._kernel_spec
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        env = dict(kw.get("env") or os.environ)
+        for key, value in KERNEL_ENV.items():
+            env.setdefault(key, value)
+        kw["env"] = env
+        return await super()._async_pre_start_kernel(**kw)
+
+
 def notebook_path(stage: str) -> Path:
-    path = runs.workbook_root() / "notebooks" / f"{stage}.ipynb"
+    name = stages.get(stage).name
+    path = runs.workbook_root() / "notebooks" / f"{name}.ipynb"
     if not path.is_file():
-        raise FileNotFoundError(f"notebook {runs.display_path(path)} does not exist; stages "
-                                f"are: {', '.join(vparams.STAGES)}")
+        raise FileNotFoundError(f"notebook {runs.display_path(path)} does not exist; run from "
+                                f"the workbook (the folder with notebooks/)")
     return path
-
-
-def _kernel_env() -> None:
-    """Make the ``python3`` kernel this environment's Python (not a user-wide one)."""
-    share = str(Path(sys.prefix) / "share" / "jupyter")
-    current = os.environ.get("JUPYTER_PATH", "")
-    if share not in current.split(os.pathsep):
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, current) if p)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
 @dataclass
@@ -64,8 +73,8 @@ def execute_stage(stage: str, output_notebook: str | Path, parameters: Mapping[s
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    stage = stages.get(stage).name
     vparams.validate(stage, dict(parameters))
-    _kernel_env()
     output_notebook = Path(output_notebook)
     output_notebook.parent.mkdir(parents=True, exist_ok=True)
     with runs.timer() as clock:
@@ -73,7 +82,7 @@ def execute_stage(stage: str, output_notebook: str | Path, parameters: Mapping[s
             pm.execute_notebook(
                 str(notebook_path(stage)), str(output_notebook), parameters=dict(parameters),
                 kernel_name=KERNEL, progress_bar=progress, cwd=str(runs.workbook_root()),
-                report_mode=False)
+                report_mode=False, kernel_manager_class=WorkbookKernelManager)
         except PapermillExecutionError as err:
             raise StageFailed(
                 f"stage {stage} failed in cell {err.exec_count} ({err.ename}: {err.evalue}); "
@@ -91,15 +100,15 @@ def render_html(notebook: str | Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
+    from vaselib.files import atomic_write_text
+
     notebook = Path(notebook)
     nb = nbformat.read(notebook, as_version=4)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    out = notebook.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
-    return out
+    return atomic_write_text(notebook.with_suffix(".html"), body)
 
 
-def refresh_committed(stages: list[str], timeout: int = 1800) -> None:
+def refresh_committed(names: list[str], timeout: int = 1800) -> None:
     """Execute the committed notebooks in place with their defaults (for nbval).
 
     Uses nbclient directly so that no papermill metadata or injected cell lands in the
@@ -108,12 +117,12 @@ def refresh_committed(stages: list[str], timeout: int = 1800) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    _kernel_env()
-    for stage in stages:
+    for stage in names:
         path = notebook_path(stage)
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, kernel_name=KERNEL, timeout=timeout,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       kernel_manager_class=WorkbookKernelManager,
+                       resources={"metadata": {"path": str(runs.workbook_root())}}).execute()
         for cell in nb.cells:  # execution timing metadata would churn every commit
             cell.get("metadata", {}).pop("execution", None)
         nbformat.write(nb, path)

@@ -1,7 +1,7 @@
 """Typed, validated parameters for every stage.
 
 Each stage has a pydantic model (its schema) that lives beside the stage's code and is
-registered in :data:`STAGES`.  Values come from three places, in this order of precedence:
+named in the stage registry (:mod:`vaselib.stages`).  Values come from three places, in this order of precedence:
 the schema's defaults (= the offline demo), YAML profiles (``params/demo``, ``params/paper``)
 and single ``-p key value`` overrides.  Anything unknown, mistyped or out of range fails at
 once with a message naming the parameter and what is allowed; nothing is silently ignored
@@ -9,7 +9,6 @@ once with a message naming the parameter and what is allowed; nothing is silentl
 """
 from __future__ import annotations
 
-import importlib
 import types
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,26 +16,13 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vaselib import stages
+from vaselib.stages import ParameterError
+
 __all__ = [
-    "StageParams", "ParameterError", "STAGES", "schema_for", "validate", "from_namespace",
+    "StageParams", "ParameterError", "schema_for", "validate", "from_namespace",
     "load_yaml", "merge_sources", "Field",
 ]
-
-# Stage name -> "module:Class" of its schema.  Imported lazily so that asking for one
-# stage's parameters never imports torch-heavy modules of another.
-STAGES: dict[str, str] = {
-    "01_resnet_train": "vaselib.quality.params:ResnetTrainParams",
-    "02_classify": "vaselib.quality.params:ClassifyParams",
-    "03_clip_quality": "vaselib.clip.params:ClipQualityParams",
-    "04_best_view": "vaselib.clip.params:BestViewParams",
-    "05_sft": "vaselib.vlm.params:SftParams",
-    "06_grpo": "vaselib.vlm.params:GrpoParams",
-    "07_merge": "vaselib.vlm.params:MergeParams",
-}
-
-
-class ParameterError(ValueError):
-    """A parameter is unknown, of the wrong type or out of range."""
 
 
 class StageParams(BaseModel):
@@ -53,13 +39,7 @@ class StageParams(BaseModel):
 
 def schema_for(stage: str) -> type[StageParams]:
     """The parameter schema of ``stage`` (e.g. ``"03_clip_quality"``)."""
-    try:
-        target = STAGES[stage]
-    except KeyError:
-        raise ParameterError(
-            f"unknown stage {stage!r}; stages are: {', '.join(STAGES)}") from None
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return stages.get(stage).schema
 
 
 def _describe(schema: type[StageParams], name: str) -> str:
@@ -100,19 +80,23 @@ def validate(stage: str, values: Mapping[str, Any] | None = None, **overrides: A
 
 
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open", "display"}
+# What a parameters cell or ``papermill -p`` can hold; other globals (the validated ``P``,
+# a ``result``) are the notebook's own, so re-running a cell never mistakes them for input.
+_PARAMETER_TYPES = (str, int, float, bool, type(None), list, tuple, dict)
 
 
 def from_namespace(stage: str, namespace: Mapping[str, Any]) -> StageParams:
     """Collect and validate a notebook's parameters from its global namespace.
 
-    Every public, non-module, non-callable global is taken as a parameter: the parameters
-    cell's names and those papermill injected.  A name the stage does not know (a typo in
+    Every public global holding a literal (string, number, bool, None, list, dict) is taken
+    as a parameter: the parameters cell's names and those papermill injected.  A name the stage does not know (a typo in
     ``-p``) is an error, not a silent no-op.
     """
     values = {
         k: v for k, v in namespace.items()
         if not k.startswith("_") and k not in _IPYTHON_NAMES
         and not isinstance(v, types.ModuleType) and not callable(v)
+        and isinstance(v, _PARAMETER_TYPES)
     }
     return validate(stage, values)
 

@@ -1,36 +1,31 @@
-"""The whole pipeline on one run folder: which stage reads which earlier output.
+"""The whole pipeline on one run folder, and running one stage directly.
 
-Data flows one way: each stage's default inputs in a full run are the previous stages'
-outputs in the same run folder (``runs/<run-id>/NN_stage/``).
+Data flows one way: in a full run each stage's inputs are the earlier stages' outputs in
+the same run folder (``runs/<run-id>/NN_stage/``), as the registry's ``upstream`` entries
+say (:mod:`vaselib.stages`); inputs no earlier stage provides (stage 01's labelled photos,
+stage 02's raw photos, stage 05's base model) come from the demo (:mod:`vaselib.demo`).
+
+:func:`run_stage` runs a stage's function in this process with the same validation, demo
+filling and outputs as its notebook (``vase run --no-kernel``: scripts, clusters).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from vaselib import demo, runs, stages
 from vaselib import params as vparams
-from vaselib import runs
 
-ORDER = list(vparams.STAGES)
+ORDER = stages.names()
 
 
 def chained_parameters(stage: str, run_dir: str | Path) -> dict[str, Any]:
     """Parameters that wire ``stage`` to the earlier stages' outputs inside ``run_dir``."""
+    st = stages.get(stage)
     d = Path(runs.display_path(run_dir))  # relative inside the workbook: reports stay portable
-    out = {"output_dir": str(d / stage)}
-    if stage == "02_classify":
-        out["model_path"] = str(d / "01_resnet_train" / "best_image_quality_model.pth")
-    elif stage == "03_clip_quality":
-        out["input_dir"] = str(d / "02_classify" / "1")
-    elif stage == "04_best_view":
-        out["input_dir"] = str(d / "03_clip_quality" / "accepted")
-    elif stage == "05_sft":
-        out["images_dir"] = str(d / "04_best_view" / "best_views")
-    elif stage == "06_grpo":
-        out["sft_dir"] = str(d / "05_sft")
-    elif stage == "07_merge":
-        out["sft_dir"] = str(d / "05_sft")
-        out["grpo_dir"] = str(d / "06_grpo")
+    out = {"output_dir": str(d / st.name)}
+    for param, (upstream, output) in st.upstream.items():
+        out[param] = str(d / upstream / output) if output else str(d / upstream)
     return out
 
 
@@ -39,3 +34,17 @@ def stage_parameters(stage: str, run_dir: str | Path) -> dict[str, Any]:
     values = chained_parameters(stage, run_dir)
     vparams.validate(stage, values)
     return values
+
+
+def run_stage(stage: str, values: Mapping[str, Any] | None = None, *, progress: bool = True):
+    """Validate ``values``, fill demo inputs left ``None``, run the stage's function.
+
+    Returns ``(result, notes)``; the stage writes its outputs and ``summary.json`` exactly as
+    when its notebook runs it.
+    """
+    st = stages.get(stage)
+    p = vparams.validate(st.name, dict(values or {}))
+    p, notes = demo.fill_inputs(st.name, p, progress=progress)
+    for note in notes:
+        print(f"[vase] {st.name}: {note}", flush=True)
+    return st.run(p, progress=progress), notes

@@ -5,7 +5,8 @@ import html
 from pathlib import Path
 from typing import Sequence
 
-from vaselib.notebooks import STAGE_TITLES, StageRun
+from vaselib import stages
+from vaselib.notebooks import StageRun
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#222}
@@ -39,7 +40,7 @@ def write_index(run_dir: str | Path, stage_runs: Sequence[StageRun], title: str,
         link = (r.html or r.notebook).relative_to(run_dir)
         rows.append(
             f"<tr><td><a href='{html.escape(str(link))}'>{html.escape(r.stage)}</a><br>"
-            f"<span class='muted'>{html.escape(STAGE_TITLES.get(r.stage, ''))}</span></td>"
+            f"<span class='muted'>{html.escape(stages.get(r.stage).title)}</span></td>"
             f"<td>{_headline(r.summary)}</td><td>{r.seconds:.0f} s</td>"
             f"<td><a href='{html.escape(r.notebook.name)}'>notebook</a></td></tr>")
     total = sum(r.seconds for r in stage_runs)

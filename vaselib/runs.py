@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from vaselib.files import atomic_write_json
+
 SUMMARY_FILE = "summary.json"
 
 
@@ -80,14 +82,8 @@ def json_default(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented UTF-8 JSON atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=json_default) + "\n",
-                   encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``data`` as indented UTF-8 JSON atomically (paths shown relative to the root)."""
+    return atomic_write_json(path, data, default=json_default)
 
 
 def read_json(path: str | Path) -> Any:
@@ -138,6 +134,58 @@ def read_summary(output_dir: str | Path) -> dict[str, Any]:
             f"{display_path(path)} does not exist: run that stage first (or point this "
             f"parameter at a folder a finished stage wrote)")
     return read_json(path)
+
+
+def input_path(value: str | Path | None, name: str, what: str, *,
+               kind: str = "dir") -> Path:
+    """The stage input ``name`` as an absolute path, checked to exist.
+
+    ``kind`` is ``dir``, ``file`` or ``any``.  An input left ``None`` is an error naming the
+    parameter: a stage never invents its inputs (notebooks and ``vase run`` fill the demo's
+    in, through :func:`vaselib.demo.fill_inputs`).
+    """
+    from vaselib.stages import ParameterError
+
+    if value is None or str(value).strip() == "":
+        raise ParameterError(
+            f"{name} is not set: give {what}. (Run from a notebook or `vase run`, an input "
+            f"left None is filled with the offline demo's; from a script, pass it.)")
+    path = resolve(value)
+    ok = {"dir": path.is_dir(), "file": path.is_file(), "any": path.exists()}[kind]
+    if not ok:
+        if kind == "dir" and path.is_file():
+            problem = "is a file, not a folder"
+        elif kind == "file" and path.is_dir():
+            problem = "is a folder, not a file"
+        else:
+            problem = "does not exist"
+        raise FileNotFoundError(f"{name} = {value!r} {problem} ({display_path(path)}); "
+                                f"give {what}")
+    return path
+
+
+def recorded_output(folder: str | Path, key: str, stage: str, *, param: str) -> Path:
+    """The output ``key`` that ``stage`` recorded in the ``summary.json`` of ``folder``.
+
+    This is how a stage reads an earlier stage's result: through the folder and summary it
+    wrote, never by importing or running it.  ``param`` names the parameter that pointed
+    here, for the error messages.
+    """
+    folder = resolve(folder)
+    summary = read_summary(folder)
+    if summary.get("stage") != stage:
+        raise FileNotFoundError(
+            f"{param} = {display_path(folder)} was written by {summary.get('stage')!r}, not by "
+            f"{stage}: point {param} at an output folder of {stage}")
+    value = (summary.get("outputs") or {}).get(key)
+    if not value:
+        raise FileNotFoundError(f"{display_path(folder)}/{SUMMARY_FILE} records no {key}: "
+                                f"{stage} did not finish there")
+    path = resolve(value)
+    if not path.exists():
+        raise FileNotFoundError(f"the {key} {value} recorded by {display_path(folder)} does "
+                                f"not exist any more")
+    return path
 
 
 @contextmanager

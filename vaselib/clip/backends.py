@@ -128,6 +128,13 @@ class ClipBackend:
         return _normalise(feats)
 
 
+def model_info(backend: ClipBackend) -> dict[str, Any]:
+    """What scored, for reports and the notebook."""
+    return {"backend": backend.kind, "model": backend.name, "weights": backend.weights,
+            "weights_sha256": backend.weights_sha256[:16], "description": backend.description,
+            "device": str(backend.device)}
+
+
 # --------------------------------------------------------------------------- open_clip
 
 class _OpenClipTokenize:
@@ -236,7 +243,7 @@ def _image_processor(folder: Path):
         from transformers import CLIPImageProcessorPil as cls  # transformers >= 5
     except ImportError:  # transformers 4.x: CLIPImageProcessor is the PIL one
         from transformers import CLIPImageProcessor as cls
-    return cls.from_pretrained(str(folder))
+    return cls.from_pretrained(str(folder), local_files_only=True)
 
 
 def _hf_backend(model: str, device: torch.device) -> ClipBackend:
@@ -248,10 +255,9 @@ def _hf_backend(model: str, device: torch.device) -> ClipBackend:
             f"backend='hf' needs a local HuggingFace CLIP folder with config.json, weights, "
             f"tokenizer and preprocessor files (e.g. a downloaded openai/clip-vit-base-patch32); "
             f"{folder} is not one")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        net = CLIPModel.from_pretrained(str(folder)).eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    try:  # a local folder: never look at a hub
+        net = CLIPModel.from_pretrained(str(folder), local_files_only=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         processor = _image_processor(folder)
     except (OSError, ValueError) as err:
         raise BackendError(f"cannot load the HuggingFace CLIP folder {folder}: {err}") from None

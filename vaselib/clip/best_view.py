@@ -24,7 +24,7 @@ from vaselib.clip import scoring
 from vaselib.clip.backends import load_backend
 from vaselib.clip.embeddings import default_cache_dir, embed_files
 from vaselib.clip.params import BestViewParams
-from vaselib.clip.quality import model_info, resolve_input
+from vaselib.clip.backends import model_info
 from vaselib.devices import resolve_device
 from vaselib.images import check_no_overlap, clear_outputs, place_file, require_images
 
@@ -140,11 +140,11 @@ def selection_stats(choices: list[VaseChoice], total_images: int, matched: int) 
 
 def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
     """Group the photos of ``input_dir`` by vase and keep the best view of each."""
-    from vaselib import demo
-
     with runs.timer() as clock:
         device = resolve_device(p.device)
-        src, notes = resolve_input(p.input_dir, demo.intact_photos_dir)
+        notes: list[str] = []
+        src = runs.input_path(p.input_dir, "input_dir",
+                              "a folder of photos (in a full run: stage 03's accepted/)")
         out = runs.resolve(p.output_dir)
         check_no_overlap(src, out)
         paths = require_images(src, recursive=p.recursive)

@@ -262,8 +262,12 @@ def from_best_views(images_dir: str | Path, captions: str | Path | dict | None =
     folder = runs.resolve(images_dir)
     files = discover_images(folder)
     if captions is None:
-        vases = {str(v["id"]).lower(): v for v in _demo_corpus().vases}
-    elif isinstance(captions, dict):
+        from vaselib.stages import ParameterError
+
+        raise ParameterError("captions is not set: give the captions of the images in "
+                             "images_dir (the corpus' vases.json, or a JSON mapping vase id "
+                             "-> caption)")
+    if isinstance(captions, dict):
         vases = {str(k).lower(): (v if isinstance(v, dict) else {"caption": v})
                  for k, v in captions.items()}
     else:
@@ -294,18 +298,12 @@ def from_best_views(images_dir: str | Path, captions: str | Path | dict | None =
     return VaseDataset(good, bad, runs.display_path(folder))
 
 
-def _demo_corpus():
-    from vaselib import demo
-
-    return demo.corpus()
-
-
 _VIEW_ORDER = {"front": 0, "three_quarter": 1, "side": 2, "back": 3, "top": 4, "bottom": 5}
 
 
-def demo_records(corpus=None) -> VaseDataset:
-    """One intact, good-quality view per demo vase (the front one when there is one)."""
-    c = corpus if corpus is not None else _demo_corpus()
+def demo_records(c) -> VaseDataset:
+    """One intact, good-quality view per vase of the synthetic corpus ``c`` (the front one
+    when there is one)."""
     by_vase: dict[str, list[dict]] = {}
     for rec in c.images:
         by_vase.setdefault(str(rec["vase_id"]), []).append(rec)
@@ -335,15 +333,33 @@ def demo_records(corpus=None) -> VaseDataset:
 
 def load_records(dataset: str | None = None, images_dir: str | None = None,
                  captions: str | None = None) -> VaseDataset:
-    """The records of stage 05/06's inputs: dataset, else images_dir + captions, else demo."""
+    """The records of stage 05/06's inputs: ``dataset``, else ``images_dir`` + ``captions``."""
+    from vaselib.stages import ParameterError
+
     if dataset is not None:
         return from_original_records(dataset)
     if images_dir is not None:
         return from_best_views(images_dir, captions)
     if captions is not None:
-        raise ValueError("captions is given without images_dir: pass images_dir (a best_views/ "
-                         "folder) too, or pass dataset")
-    return demo_records()
+        raise ParameterError("captions is given without images_dir: pass images_dir (a "
+                             "best_views/ folder) too, or pass dataset")
+    raise ParameterError("no training data: give dataset (a JSON file of records) or "
+                         "images_dir (a best_views/ folder) with captions")
+
+
+def original_records(ds: VaseDataset, relative_to: str | Path | None = None) -> list[dict]:
+    """``ds`` as the original's JSON records ``{images, caption, conversations}`` (image paths
+    relative to ``relative_to`` when given), the format :func:`from_original_records` reads."""
+    out = []
+    for rec in ds.records:
+        images = [str(Path(p).relative_to(relative_to)) if relative_to is not None
+                  and Path(p).is_relative_to(relative_to) else str(p) for p in rec.images]
+        out.append({"images": images, "caption": rec.caption,
+                    "conversations": [{"from": "human", "value": "<image>" * len(images)
+                                       + CAPTION_PROMPT},
+                                      {"from": "gpt", "value": rec.caption}],
+                    **({"id": rec.vase_id} if rec.vase_id else {})})
+    return out
 
 
 # ---------------------------------------------------------------------------- rows

@@ -1,7 +1,7 @@
 """Stage 06: GRPO reinforcement learning with the vase-accuracy reward (ms-swift).
 
 ``run(p)`` starts from the merged SFT model: stage 05's final LoRA checkpoint is merged into
-its base with :func:`vaselib.vlm.merge.merge_lora` (into ``<output_dir>/sft_merged``, reused
+its base with :func:`vaselib.vlm.lora.merge_lora` (into ``<output_dir>/sft_merged``, reused
 when already merged from the same adapter), or ``model`` names an already merged folder.
 The prompts are stage 05's GRPO set (user turn with the image and the caption prompt, plus
 ``reference_caption`` and the six attribute columns).  ``swift rlhf --rlhf_type grpo`` runs
@@ -19,7 +19,7 @@ from typing import Any
 
 from vaselib import runs
 from vaselib.vlm import data as vdata
-from vaselib.vlm import merge, sft, swift_run
+from vaselib.vlm import lora, swift_run
 from vaselib.vlm.params import GrpoParams
 
 STAGE = "06_grpo"
@@ -60,25 +60,27 @@ def plugin_file() -> Path:
     return spec_path
 
 
-def _sft_data(sft_dir: Path) -> Path | None:
-    outputs = runs.read_summary(sft_dir).get("outputs") or {}
-    grpo = outputs.get("grpo_data")
-    path = runs.resolve(grpo) if grpo else sft_dir / "data" / vdata.GRPO_FILE
-    return path if path.is_file() else None
-
-
 def prepare_model(p: GrpoParams, out: Path, progress: bool) -> tuple[str, bool, Path | None,
                                                                       Path | None]:
-    """``(model, is_local, merged SFT folder or None, stage-05 folder or None)``."""
+    """``(model, is_local, merged SFT folder or None, stage-05 folder or None)``.
+
+    ``model`` (an already merged model) wins; else ``sft_dir``'s final checkpoint is merged
+    into its base (a full-training checkpoint is the model itself).
+    """
+    sft_dir = runs.resolve(p.sft_dir) if p.sft_dir else None
     if p.model is not None:
-        model, is_local = sft.resolve_model(p.model)
-        return model, is_local, None, runs.resolve(p.sft_dir) if p.sft_dir else None
-    sft_dir = runs.resolve(p.sft_dir) if p.sft_dir else sft.ensure_standalone(progress)
-    ckpt = sft.final_checkpoint(sft_dir)
-    if not merge.is_adapter(ckpt):  # stage 05 trained fully: the checkpoint is the model
+        model, is_local = swift_run.resolve_model(p.model)
+        return model, is_local, None, sft_dir
+    if sft_dir is None:
+        from vaselib.stages import ParameterError
+
+        raise ParameterError("neither sft_dir nor model is set: give stage 05's output folder "
+                             "(sft_dir) or an already merged SFT model folder (model)")
+    ckpt = runs.recorded_output(sft_dir, "final_checkpoint", "05_sft", param="sft_dir")
+    if not lora.is_adapter(ckpt):  # stage 05 trained fully: the checkpoint is the model
         return str(ckpt), True, None, sft_dir
-    merged = merge.merge_lora(ckpt, out / "sft_merged", torch_dtype=p.torch_dtype,
-                              work_dir=out, progress=progress)
+    merged = lora.merge_lora(ckpt, out / "sft_merged", torch_dtype=p.torch_dtype,
+                             work_dir=out, progress=progress)
     return str(merged.path), True, merged.path, sft_dir
 
 
@@ -93,7 +95,7 @@ def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir
         "dataset": [str(dataset)],
         "tuner_type": p.tuner_type,
         "torch_dtype": p.torch_dtype,
-        **sft.mixed_precision(p.torch_dtype),
+        **swift_run.mixed_precision(p.torch_dtype),
         "learning_rate": p.learning_rate,
         "num_train_epochs": p.num_train_epochs,
         "max_steps": p.max_steps,
@@ -169,12 +171,13 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
             ds = vdata.load_records(p.dataset, p.images_dir, p.captions)
             files = vdata.write_datasets(ds, out / "data")
             prompts_file, bad = files.grpo, files.bad_records
+        elif sft_dir is not None:
+            prompts_file = runs.recorded_output(sft_dir, "grpo_data", "05_sft", param="sft_dir")
         else:
-            prompts_file = _sft_data(sft_dir) if sft_dir is not None else None
-            if prompts_file is None:
-                ds = vdata.load_records()
-                files = vdata.write_datasets(ds, out / "data")
-                prompts_file, bad = files.grpo, files.bad_records
+            from vaselib.stages import ParameterError
+
+            raise ParameterError("no prompts: give dataset (or images_dir + captions), or "
+                                 "sft_dir, whose GRPO set is used")
         n_prompts = len(vdata.read_jsonl(prompts_file))
         if p.system is not None:
             system = runs.resolve(p.system)
@@ -186,7 +189,7 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
             system.write_text(SYSTEM_PROMPT + "\n", encoding="utf-8")
         swift_run.clear_swift_outputs(out)
         args = grpo_args(p, model, prompts_file, system, out)
-        env = sft.swift_env(p, model, is_local)
+        env = swift_run.swift_env(p, model, is_local)
         env["VASELIB_REWARD_SIMILARITY"] = p.reward_similarity
         swift_run.run_swift("rlhf", args, env, out, progress=progress, desc="06 grpo")
         history, final = swift_run.read_logging(out)
@@ -213,13 +216,3 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
         notes=(["tiny random offline model: rewards show the loop runs, not caption quality"]
                if p.model is None and p.sft_dir is None else []))
     return result
-
-
-def final_checkpoint(grpo_dir: str | Path) -> Path:
-    """The final checkpoint recorded in a finished stage-06 folder's summary.json."""
-    folder = runs.resolve(grpo_dir)
-    ckpt = (runs.read_summary(folder).get("outputs") or {}).get("final_checkpoint")
-    if not ckpt or not runs.resolve(ckpt).is_dir():
-        raise FileNotFoundError(f"{runs.display_path(folder)} records no existing final "
-                                f"checkpoint: stage 06 did not finish there")
-    return runs.resolve(ckpt)

@@ -4,6 +4,16 @@ The reward of a generated caption against its reference caption is
 
     R = clip( Σ w_i·r_i − P + B , 0, 1 )
 
+**What is the paper's and what is vaselib's.** The paper fixes the form above, the six
+dimensions and their weights (:data:`WEIGHTS`), the gate τ = 0.7 on each dimension's
+sentence-embedding similarity (:data:`TAU`), the penalty weights 0.1 length + 0.1
+repetition + 0.15 irrelevance (:data:`PENALTY_WEIGHTS`) and the clipping
+(:data:`PAPER_CONSTANTS`). It never published its plugin, so everything else is vaselib's
+own choice, documented here and collected in :data:`VASELIB_CHOICES`: how a caption is split
+into the dimensions, the exact form of each penalty term, the bonus, the dating overlap with
+its tolerances, the shape-family credit, and what happens when the reference leaves a
+dimension out.
+
 1. Both captions are split into six dimensions by :func:`vaselib.vlm.captions.parse_caption`
    (fabric, technique and shape come out as canonical vocabulary names, so ``Attic`` and
    ``Athenian`` are the same fabric). Weights :data:`WEIGHTS`: fabric .20, technique .20,
@@ -52,17 +62,36 @@ from typing import Any, Iterable, Sequence
 from vaselib import vocabulary
 from vaselib.vlm.captions import DIMENSIONS, CaptionParts, fold, parse_caption
 
+# ---- The paper's (VaseVQA-3D): R = Σ w_i·r_i − P + B, clipped to [0, 1] ------------------
+# the six dimensions and their weights
 WEIGHTS: dict[str, float] = {"fabric": 0.20, "technique": 0.20, "decoration": 0.20,
                              "shape": 0.15, "dating": 0.15, "attribution": 0.10}
+# r_i = similarity when it is at least τ, else 0 (sentence-embedding cosine)
 TAU = 0.7
+# P = 0.1·length + 0.1·repetition + 0.15·irrelevance
 PENALTY_WEIGHTS: dict[str, float] = {"length": 0.10, "repetition": 0.10, "irrelevance": 0.15}
-BONUS_WEIGHT = 0.10
-DATE_TOLERANCE = 10
-SINGLE_YEAR_SPREAD = 12
-SHAPE_FAMILY_CREDIT = 0.8
-LENGTH_TOLERANCE = 1.25
-LENGTH_LIMIT = 3.0
-NGRAM = 3
+
+# ---- vaselib's own choices: the paper names these terms but gives no exact form --------------
+BONUS_WEIGHT = 0.10          # B = BONUS_WEIGHT · s · (1 − Σ w_i·r_i) when s ≥ τ
+DATE_TOLERANCE = 10          # years added to each side of a date range before the overlap
+SINGLE_YEAR_SPREAD = 12      # a single year is read as ± this many years
+SHAPE_FAMILY_CREDIT = 0.8    # a shape of the right family (neck-amphora for amphora)
+LENGTH_TOLERANCE = 1.25      # no length penalty within ×/÷ this of the reference's length
+LENGTH_LIMIT = 3.0           # the full length penalty at ×/÷ this
+NGRAM = 3                    # repetition is measured on word n-grams of this size
+
+PAPER_CONSTANTS: dict[str, object] = {
+    "weights": WEIGHTS, "tau": TAU, "penalty_weights": PENALTY_WEIGHTS}
+VASELIB_CHOICES: dict[str, object] = {
+    "bonus_weight": BONUS_WEIGHT, "date_tolerance_years": DATE_TOLERANCE,
+    "single_year_spread_years": SINGLE_YEAR_SPREAD, "shape_family_credit": SHAPE_FAMILY_CREDIT,
+    "length_tolerance": LENGTH_TOLERANCE, "length_limit": LENGTH_LIMIT, "repetition_ngram": NGRAM,
+    "dating": "overlap of year ranges (intersection over union), graded, not gated by τ",
+    "missing_reference_dimension": "skipped, the other weights rescaled to sum to 1",
+    "penalty_forms": "length: log-ratio ramp; repetition: repeated n-gram share beyond the "
+                     "reference's; irrelevance: share of words outside the vase vocabulary "
+                     "and the reference",
+}
 REFERENCE_COLUMNS: tuple[str, ...] = ("reference_caption", "caption", "solution")
 SIMILARITIES = ("semantic", "lexical")
 

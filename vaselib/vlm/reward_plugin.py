@@ -22,20 +22,17 @@ How ms-swift 4.6.0 gets there:
   :class:`~vaselib.vlm.reward.VaseAccuracyReward` reads the reference from
   ``reference_caption``, else ``caption``, else ``solution``.
 
+The plugin imports vaselib, which must be importable where ms-swift runs (installed, or on
+``PYTHONPATH``; vaselib's stage 06 passes its own location to the ms-swift child process).
+
 The environment variable ``VASELIB_REWARD_SIMILARITY`` (``semantic``, the default, or
 ``lexical``) chooses the similarity backend inside training.
 """
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
-
-try:  # loaded by path (--external_plugins) from a checkout where vaselib is not installed
-    import vaselib  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the installation
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from swift.rewards import ORM, orms
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from vaselib import runs
 from vaselib.vlm import data as vdata
-from vaselib.vlm import swift_run, tiny
+from vaselib.vlm import swift_run
 from vaselib.vlm.params import SftParams
 
 STAGE = "05_sft"
@@ -48,43 +48,6 @@ class SftResult:
                                     else round(self.final_eval_loss, 4))}
 
 
-def resolve_model(model: str | None, seed: int = 0) -> tuple[str, bool]:
-    """``(model path or hub id, is_local)``; None = the tiny offline model (built if missing)."""
-    if model is None:
-        return str(tiny.ensure_tiny_model(seed=0)), True
-    path = runs.resolve(model)
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(
-                f"model folder {runs.display_path(path)} has no config.json; pass a Hugging "
-                f"Face model folder (e.g. a download of Qwen/Qwen2.5-VL-7B-Instruct)")
-        return str(path), True
-    if "/" in model and not model.startswith((".", "/", "~")) and model.count("/") == 1:
-        return model, False  # a hub id: ms-swift downloads it (needs network)
-    raise FileNotFoundError(f"model {model!r} is neither an existing folder nor a hub id "
-                            f"like Qwen/Qwen2.5-VL-7B-Instruct")
-
-
-def swift_env(p, model: str, is_local: bool) -> dict[str, str]:
-    """Environment of the ms-swift child process for stage parameters ``p``."""
-    env = {"MAX_PIXELS": str(p.max_pixels)}
-    if is_local:
-        env["HF_HUB_OFFLINE"] = "1"
-        env.update(tiny.thread_env(model))
-    if p.nproc_per_node > 1:
-        env["NPROC_PER_NODE"] = str(p.nproc_per_node)
-    if p.cuda_visible_devices is not None:
-        env["CUDA_VISIBLE_DEVICES"] = p.cuda_visible_devices
-    return env
-
-
-def mixed_precision(torch_dtype: str) -> dict[str, bool]:
-    """Explicit fp16/bf16 flags: ms-swift turns on fp16 mixed precision for float32 weights,
-    which on a CPU is several times slower (and changes the numbers); float32 trains in
-    float32, bfloat16 with bf16 (the paper), float16 with fp16."""
-    return {"fp16": torch_dtype == "float16", "bf16": torch_dtype == "bfloat16"}
-
-
 def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[str, Any]:
     """ms-swift ``sft`` arguments (ms-swift 4.x names) for parameters ``p``."""
     args: dict[str, Any] = {
@@ -94,7 +57,7 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
         "dataset": [str(dataset)],
         "tuner_type": p.tuner_type,
         "torch_dtype": p.torch_dtype,
-        **mixed_precision(p.torch_dtype),
+        **swift_run.mixed_precision(p.torch_dtype),
         "num_train_epochs": p.num_train_epochs,
         "max_steps": p.max_steps,
         "per_device_train_batch_size": p.per_device_train_batch_size,
@@ -139,7 +102,7 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
     with runs.timer() as t:
         ds = vdata.load_records(p.dataset, p.images_dir, p.captions)
         files = vdata.write_datasets(ds, out / "data")
-        model, is_local = resolve_model(p.model)
+        model, is_local = swift_run.resolve_model(p.model)
         if p.resume_from_checkpoint:
             ckpt = runs.resolve(p.resume_from_checkpoint)
             if not (ckpt / "trainer_state.json").is_file():
@@ -149,7 +112,7 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
         else:
             swift_run.clear_swift_outputs(out)
         args = sft_args(p, model, files.sft, out)
-        swift_run.run_swift("sft", args, swift_env(p, model, is_local), out, progress=progress,
+        swift_run.run_swift("sft", args, swift_run.swift_env(p, model, is_local), out, progress=progress,
                             desc="05 sft")
         history, final = swift_run.read_logging(out)
     val_file = out / "val_dataset.jsonl"
@@ -179,30 +142,3 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
         notes=(["tiny random offline model: the loss shows the pipeline runs, not caption "
                 "quality"] if p.model is None else []))
     return result
-
-
-def final_checkpoint(sft_dir: str | Path) -> Path:
-    """The final checkpoint recorded in a finished stage-05 folder's summary.json."""
-    folder = runs.resolve(sft_dir)
-    summary = runs.read_summary(folder)
-    ckpt = (summary.get("outputs") or {}).get("final_checkpoint")
-    if not ckpt:
-        raise FileNotFoundError(f"{runs.display_path(folder)}/summary.json records no final "
-                                f"checkpoint: stage 05 did not finish training there")
-    path = runs.resolve(ckpt)
-    if not path.is_dir():
-        raise FileNotFoundError(f"the final checkpoint {ckpt} recorded by "
-                                f"{runs.display_path(folder)} does not exist any more")
-    return path
-
-
-def ensure_standalone(progress: bool = True) -> Path:
-    """The standalone demo 05 output folder, trained with defaults if it has no summary."""
-    p = SftParams()
-    out = runs.resolve(p.output_dir)
-    try:
-        final_checkpoint(out)
-        return out
-    except FileNotFoundError:
-        run(p, progress=progress)
-        return out

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 from tqdm.auto import tqdm
 
 from vaselib import runs
+from vaselib.vlm import tiny
 
 # What a previous ms-swift run leaves in its output folder (removed before a fresh run).
 SWIFT_OUTPUTS = ("args.json", "logging.jsonl", "completions.jsonl", "val_dataset.jsonl",
@@ -81,9 +82,12 @@ def child_env(env: Mapping[str, str]) -> dict[str, str]:
     full.update({k: str(v) for k, v in env.items()})
     full.setdefault("TOKENIZERS_PARALLELISM", "false")
     full.setdefault("PYTHONUNBUFFERED", "1")
-    # The child must import this checkout's vaselib (reward plugin) and ms-swift.
-    root = str(runs.workbook_root())
-    full["PYTHONPATH"] = root + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
+    # The child imports the same vaselib as this process (for the reward plugin), wherever
+    # it lives and whatever the current folder is.
+    import vaselib
+
+    here = str(Path(vaselib.__file__).resolve().parents[1])
+    full["PYTHONPATH"] = here + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
     return full
 
 
@@ -199,3 +203,45 @@ def read_logging(swift_output_dir: str | Path) -> tuple[list[dict[str, Any]], di
     if final.get("log_history"):
         entries = list(final["log_history"])
     return entries, final
+
+
+def resolve_model(model: str | None, name: str = "model") -> tuple[str, bool]:
+    """``(model path or hub id, is_local)`` of the model parameter ``name``."""
+    if model is None or not str(model).strip():
+        from vaselib.stages import ParameterError
+
+        raise ParameterError(
+            f"{name} is not set: give a local Qwen2.5-VL folder or a hub id such as "
+            f"Qwen/Qwen2.5-VL-7B-Instruct (notebooks and `vase run` fill the demo's tiny "
+            f"model in when it is left None)")
+    path = runs.resolve(model)
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"model folder {runs.display_path(path)} has no config.json; pass a Hugging "
+                f"Face model folder (e.g. a download of Qwen/Qwen2.5-VL-7B-Instruct)")
+        return str(path), True
+    if "/" in model and not model.startswith((".", "/", "~")) and model.count("/") == 1:
+        return model, False  # a hub id: ms-swift downloads it (needs network)
+    raise FileNotFoundError(f"model {model!r} is neither an existing folder nor a hub id "
+                            f"like Qwen/Qwen2.5-VL-7B-Instruct")
+
+
+def swift_env(p, model: str, is_local: bool) -> dict[str, str]:
+    """Environment of the ms-swift child process for stage parameters ``p``."""
+    env = {"MAX_PIXELS": str(p.max_pixels)}
+    if is_local:
+        env["HF_HUB_OFFLINE"] = "1"
+        env.update(tiny.thread_env(model))
+    if p.nproc_per_node > 1:
+        env["NPROC_PER_NODE"] = str(p.nproc_per_node)
+    if p.cuda_visible_devices is not None:
+        env["CUDA_VISIBLE_DEVICES"] = p.cuda_visible_devices
+    return env
+
+
+def mixed_precision(torch_dtype: str) -> dict[str, bool]:
+    """Explicit fp16/bf16 flags: ms-swift turns on fp16 mixed precision for float32 weights,
+    which on a CPU is several times slower (and changes the numbers); float32 trains in
+    float32, bfloat16 with bf16 (the paper), float16 with fp16."""
+    return {"fp16": torch_dtype == "float16", "bf16": torch_dtype == "bfloat16"}

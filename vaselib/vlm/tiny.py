@@ -240,7 +240,6 @@ def ensure_tiny_model(seed: int = 0, folder: str | Path | None = None) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         _write(tmp, seed)
         try:
             tmp.rename(folder)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from vaselib import demo
-from vaselib.clip import best_view, quality, scoring
+from vaselib.clip import best_view, fragment_filter, scoring
 from vaselib.clip.params import BestViewParams, ClipQualityParams
 
 PROFILE_VIEWS = ("front", "three_quarter", "side", "back")
@@ -38,7 +38,7 @@ def evaluate(threshold: float | None = None, output_root: str | Path = "runs/eva
              **overrides: Any) -> dict[str, Any]:
     """Run stages 03 and 04 on the demo corpus and measure them against its ground truth."""
     truth = _truth()
-    q = quality.run(ClipQualityParams(output_dir=f"{output_root}/03", save_rejected=False,
+    q = fragment_filter.run(ClipQualityParams(output_dir=f"{output_root}/03", save_rejected=False,
                                       **({"threshold": threshold} if threshold is not None else {}),
                                       **overrides), progress=False)
     recs = [truth[f] for f in q.scored.files]

@@ -23,7 +23,7 @@ import numpy as np
 
 from vaselib import runs
 from vaselib.clip import scoring
-from vaselib.clip.backends import ClipBackend, load_backend
+from vaselib.clip.backends import ClipBackend, load_backend, model_info
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir, embed_files
 from vaselib.clip.params import ClipQualityParams
 from vaselib.devices import resolve_device
@@ -92,23 +92,6 @@ class QualityResult:
         return h
 
 
-def model_info(backend: ClipBackend) -> dict[str, Any]:
-    """What scored, for reports and the notebook."""
-    return {"backend": backend.kind, "model": backend.name, "weights": backend.weights,
-            "weights_sha256": backend.weights_sha256[:16], "description": backend.description,
-            "device": str(backend.device)}
-
-
-def resolve_input(input_dir: str | None, default) -> tuple[Path, list[str]]:
-    if input_dir is None:
-        return default(), ["input: the offline demo corpus (synthetic renders)"]
-    src = runs.resolve(input_dir)
-    if not src.is_dir():
-        raise FileNotFoundError(f"input_dir {input_dir} does not exist ({src}); give a folder "
-                                f"of photos (in a full run the previous stage's output)")
-    return src, []
-
-
 def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_prompts, low_prompts,
                  *, cache_dir=None, batch_size=64, num_workers=0,
                  progress=False) -> ScoredFolder:
@@ -128,11 +111,11 @@ def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_promp
 
 def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
     """Score, analyse and (unless ``analyse_only``) filter the photos of ``input_dir``."""
-    from vaselib import demo
-
     with runs.timer() as clock:
         device = resolve_device(p.device)
-        src, notes = resolve_input(p.input_dir, demo.good_photos_dir)
+        notes: list[str] = []
+        src = runs.input_path(p.input_dir, "input_dir",
+                              "a folder of photos (in a full run: stage 02's 1/)")
         out = runs.resolve(p.output_dir)
         check_no_overlap(src, out)
         paths = require_images(src, recursive=p.recursive)

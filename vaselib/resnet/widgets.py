@@ -1,7 +1,7 @@
 """Explore stage 02's confidence threshold: how many photos each threshold keeps.
 
-The widget only explores; the stage's result is computed by :func:`predict.run` with the
-same decision rule (:func:`vaselib.quality.predict.decide`).
+The widget only explores; the stage's result is computed by :func:`classify.run` with the
+same decision rule (:func:`vaselib.resnet.classify.decide`).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from vaselib.quality.predict import ClassifyResult
+from vaselib.resnet.classify import ClassifyResult
 
 
 def counts_at(p_high: Sequence[float], threshold: float) -> dict[str, int]:

@@ -21,9 +21,9 @@ from vaselib import runs
 from vaselib.devices import resolve_device
 from vaselib.images import (ImageFileDataset, check_no_overlap, collate_images, discover_images,
                             place_file, require_images)
-from vaselib.quality.data import eval_transform
-from vaselib.quality.model import load_checkpoint
-from vaselib.quality.params import ClassifyParams
+from vaselib.resnet.data import eval_transform
+from vaselib.resnet.model import load_checkpoint
+from vaselib.resnet.params import ClassifyParams
 
 STAGE = "02_classify"
 REPORT_NAME = "classification_report.json"
@@ -79,34 +79,15 @@ def decide(p_high: float, threshold: float) -> int:
     return int(p_high >= threshold)
 
 
-def default_model_path() -> Path:
-    """The standalone demo checkpoint, trained with stage 01's defaults if missing."""
-    from vaselib.quality import train
-    from vaselib.quality.params import ResnetTrainParams
-
-    p = ResnetTrainParams()
-    path = runs.resolve(p.output_dir) / train.CHECKPOINT_NAME
-    if not path.is_file():
-        train.run(p, progress=False)
-    return path
-
-
 def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
     """Classify every image under ``input_dir`` and file it into ``0/`` or ``1/``."""
     with runs.timer() as clock:
         device = resolve_device(p.device)
         notes = []
-        if p.model_path is None:
-            model_path = default_model_path()
-            notes.append("model: the standalone demo checkpoint of stage 01")
-        else:
-            model_path = runs.resolve(p.model_path)
-        if p.input_dir is None:
-            from vaselib import demo
-            src = demo.raw_dir()
-            notes.append("input: the embedded synthetic corpus' raw photos")
-        else:
-            src = runs.resolve(p.input_dir)
+        model_path = runs.input_path(p.model_path, "model_path",
+                                     "a checkpoint of stage 01 (or of the original scripts)",
+                                     kind="file")
+        src = runs.input_path(p.input_dir, "input_dir", "a folder of photos")
         out = runs.resolve(p.output_dir)
         check_no_overlap(src, out)
 

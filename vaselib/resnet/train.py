@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 from vaselib import runs
 from vaselib.devices import resolve_device
 from vaselib.images import collate_images
-from vaselib.quality import data as qdata
-from vaselib.quality.model import (QualityClassifier, load_checkpoint, load_imagenet_backbone,
+from vaselib.resnet import data as qdata
+from vaselib.resnet.model import (QualityClassifier, load_checkpoint, load_imagenet_backbone,
                                    save_checkpoint)
-from vaselib.quality.params import ResnetTrainParams
+from vaselib.resnet.params import ResnetTrainParams
 
 STAGE = "01_resnet_train"
 CHECKPOINT_NAME = "best_image_quality_model.pth"
@@ -111,13 +111,6 @@ def evaluate(model, loader, criterion, device, failures, progress=False):
     return total_loss / n, acc, y_true, y_pred
 
 
-def _resolve_data_dir(p: ResnetTrainParams) -> Path:
-    if p.data_dir is None:
-        from vaselib import demo
-        return demo.labelled_dir()
-    return runs.resolve(p.data_dir)
-
-
 def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
     """Train, keep the best-validation checkpoint, test it, write the reports."""
     with runs.timer() as clock:
@@ -125,7 +118,8 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
         device = resolve_device(p.device)
         out = runs.resolve(p.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        data_dir = _resolve_data_dir(p)
+        data_dir = runs.input_path(p.data_dir, "data_dir",
+                                   "a folder with sub-folders 0/ (low) and 1/ (high quality)")
 
         paths, labels = qdata.list_labelled(data_dir)
         split = qdata.split_indices(labels, p.val_fraction, p.test_fraction, p.seed)
@@ -234,7 +228,7 @@ def _carry_best_checkpoint(resume_path: Path, ckpt_path: Path, model, optimizer,
 
 
 def _write_reports(result: TrainResult, p: ResnetTrainParams, data_dir: Path, seconds: float):
-    from vaselib.quality import plots
+    from vaselib.resnet import plots
 
     out = result.output_dir
     results = {
