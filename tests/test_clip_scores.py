@@ -23,10 +23,11 @@ def _unit(x):
 
 
 def _reference_score(img_feats, high_feats, low_feats):
-    """score = cos(img, normalised mean of normalised high) - cos(img, ... low)."""
+    """The original's definition: each prompt set's *raw* text features are averaged, then
+    the mean is normalised; score = cos(img, high) - cos(img, low)."""
     img = _unit(img_feats)
-    h = _unit(_unit(high_feats).mean(0))
-    lo = _unit(_unit(low_feats).mean(0))
+    h = _unit(np.asarray(high_feats, dtype=np.float64).mean(0))
+    lo = _unit(np.asarray(low_feats, dtype=np.float64).mean(0))
     return img @ h - img @ lo, img @ h, img @ lo
 
 
@@ -106,6 +107,23 @@ def test_open_clip_backend_matches_plain_torch(tmp_path):
     np.testing.assert_allclose(sc.score, ref, atol=1e-5)
     np.testing.assert_allclose(sc.sim_high, rh, atol=1e-5)
     assert "checkpoint file" in backend.weights
+
+
+def test_normalised_averaging_is_an_option_that_scores_differently(tmp_path):
+    """Averaging unit prompt embeddings is not the original's formula: it moves the scores."""
+    torch.manual_seed(5)
+    files = write_images(tmp_path / "imgs", n_vases=3, views=2)
+    backend = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=5)
+    orig = score_folder(backend, tmp_path / "imgs", files, HIGH, LOW, cache_dir=tmp_path / "c")
+    norm = score_folder(backend, tmp_path / "imgs", files, HIGH, LOW, cache_dir=tmp_path / "c",
+                        prompt_average="normalised")
+    raw_h, raw_l = backend.text_features(HIGH), backend.text_features(LOW)
+    emb = embed_files(backend, files, cache_dir=tmp_path / "c").vectors
+    h = _unit(_unit(raw_h).mean(0))
+    lo = _unit(_unit(raw_l).mean(0))
+    np.testing.assert_allclose(norm.score, emb @ h - emb @ lo, atol=1e-5)
+    assert np.abs(orig.score - norm.score).max() > 1e-4
+    assert ClipQualityParams().prompt_average == "original"
 
 
 def test_random_weights_are_said_plainly_and_seeded(tmp_path):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest_vlm import write_best_views, write_captions
-from vaselib import runs
+from vaselib import outputs, runs
 from vaselib.vlm import grpo, infer, lora, merge, sft, swift_run, tiny
 from vaselib.vlm.params import GrpoParams, MergeParams, SftParams
 
@@ -45,7 +45,7 @@ def test_sft_trains_and_records_its_final_checkpoint(env, sft_result):
     assert r.val_records == 1 and r.train_records == 5
     assert [e["step"] for e in r.log_history if "loss" in e] == [1, 2]
     assert r.final_checkpoint.name == "checkpoint-2" and lora.is_adapter(r.final_checkpoint)
-    assert runs.recorded_output(r.output_dir, "final_checkpoint", "05_sft",
+    assert outputs.recorded_output(r.output_dir, "final_checkpoint", "05_sft",
                                param="sft_dir") == r.final_checkpoint
     summary = runs.read_summary(r.output_dir)
     assert summary["headline"]["train_steps"] == 2

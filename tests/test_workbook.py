@@ -77,7 +77,8 @@ def test_environment_yml_and_make_install_the_same_locked_project():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     make = (ROOT / "Makefile").read_text()
-    extras = re.search(r'-e "?\.\[([a-z,]+)\]', make).group(1)
+    extras = re.search(r"^EXTRAS\s*:=\s*([a-z,]+)$", make, re.M).group(1)
+    assert '-e ".[$(EXTRAS)]"' in make
     assert pip == ["-c requirements-lock.txt", f"-e .[{extras}]"]
     assert "-c requirements-lock.txt" in make
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

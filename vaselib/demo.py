@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from vaselib import runs, stages
+from vaselib import outputs, runs, stages
 from vaselib.images import place_file
 
 STANDALONE = "runs/standalone"
@@ -119,15 +119,14 @@ def ensure_standalone(stage: str, *, progress: bool = True) -> Path:
 
 
 def _complete(folder: Path, stage: str) -> bool:
-    try:
-        return runs.read_summary(folder).get("stage") == stage
-    except (FileNotFoundError, ValueError):
-        return False
+    manifest = outputs.read_manifest(folder)
+    return bool(manifest and manifest.get("stage") == stage and manifest.get("complete")
+                and (folder / runs.SUMMARY_FILE).is_file())
 
 
 def _from_stage(stage: str, key: str, progress: bool) -> Path:
     folder = ensure_standalone(stage, progress=progress)
-    return runs.recorded_output(folder, key, stage, param="(demo)")
+    return outputs.recorded_output(folder, key, stage, param="(demo)")
 
 
 # ----------------------------------------------------------------------------- filling

@@ -1,30 +1,42 @@
 """Finding, opening and placing images safely.
 
-- :func:`discover_images` walks a folder (recursively by default) for image files.
-- :func:`open_image` decodes one file to RGB, applying EXIF orientation, and raises
-  :class:`ImageLoadError` (with the file and the reason) instead of returning junk.
+- :func:`discover_images` walks a folder (recursively by default) for image files and
+  returns a :class:`Discovery`: the files found, each at its path *as discovered* under the
+  folder, and the entries it skipped or could not use, with the reason.  Symlinked files
+  are inputs like any other (a dangling one is an input that fails, with its reason);
+  symlinked folders are followed, with loop protection (a folder already visited through
+  another path is listed as skipped).
+- :func:`open_image` decodes one file to 8-bit RGB: EXIF orientation applied, transparency
+  composited on white, high bit depths (16-bit scans, 32-bit integer and float images)
+  scaled to 8 bits rather than clipped; it raises :class:`ImageLoadError` (with the file
+  and the reason) instead of returning junk, and refuses images larger than
+  ``max_pixels`` before decoding them (decompression bombs).
 - :class:`ImageFileDataset` + :func:`collate_images` feed a DataLoader: decoding happens in
   workers and a file that fails is returned as a failure record, never as a score.
-- :func:`place_file` copies, hard-links or symlinks a file into an output tree keeping its
-  path relative to the source root, so equal names in different folders never collide.
-  Source files are only ever read.
+- :func:`place_file` copies, hard-links or symlinks a file into an output tree at its path
+  relative to the input folder as discovered, so equal names in different folders, or many
+  links to one stored blob, never collide.  Source files are only ever read.
 """
 from __future__ import annotations
 
 import filecmp
 import os
 import shutil
-from dataclasses import dataclass
+import threading
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 from PIL import Image, ImageOps
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LINK_MODES = ("copy", "hardlink", "symlink")
-
-# Refuse decompression bombs loudly but allow large scans of museum objects.
-Image.MAX_IMAGE_PIXELS = 20_000 * 20_000
+# PIL's own warning limit (about 89.5 million pixels): larger images are refused unless a
+# stage's max_image_pixels says otherwise.
+DEFAULT_MAX_PIXELS = 89_478_485
+_PIL_LIMIT_LOCK = threading.Lock()
 
 
 class ImageLoadError(Exception):
@@ -36,12 +48,34 @@ class ImageLoadError(Exception):
         self.reason = reason
 
 
+@dataclass
+class Discovery:
+    """What :func:`discover_images` found under ``root``."""
+
+    root: Path
+    files: list[Path]                                   # as discovered (links not resolved)
+    skipped: list[dict[str, str]] = field(default_factory=list)   # {"file", "reason"}
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def relative(self, path: Path) -> str:
+        return str(path.relative_to(self.root))
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
 def discover_images(root: str | Path, recursive: bool = True,
-                    extensions: Sequence[str] = IMAGE_EXTENSIONS) -> list[Path]:
-    """Image files under ``root`` in a stable (sorted) order.
+                    extensions: Sequence[str] = IMAGE_EXTENSIONS) -> Discovery:
+    """Image files under ``root`` in a stable (sorted) order, with what was skipped.
 
     Raises FileNotFoundError naming the folder when it does not exist.  Hidden files and
-    folders (``.ipynb_checkpoints``…) are skipped.
+    folders (``.ipynb_checkpoints``, vaselib's own staging folders …) are not inputs.
     """
     root = Path(root)
     if not root.is_dir():
@@ -49,20 +83,55 @@ def discover_images(root: str | Path, recursive: bool = True,
             f"image folder {root} does not exist; pass an existing folder of images "
             f"({', '.join(extensions)})")
     exts = {e.lower() for e in extensions}
-    pattern = root.rglob("*") if recursive else root.glob("*")
-    found = [p for p in pattern
-             if p.is_file() and p.suffix.lower() in exts
-             and not any(part.startswith(".") for part in p.relative_to(root).parts)]
-    return sorted(found)
+    files: list[Path] = []
+    skipped: list[dict[str, str]] = []
+    seen_dirs = {os.path.realpath(root)}
+
+    def walk(folder: Path) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            skipped.append({"file": str(folder.relative_to(root)) or ".",
+                            "reason": f"cannot list folder ({err.strerror or err})"})
+            return
+        for entry in entries:
+            if _hidden(entry.name):
+                continue
+            path = folder / entry.name
+            rel = str(path.relative_to(root))
+            is_link = entry.is_symlink()
+            try:
+                is_dir = entry.is_dir()           # follows links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not recursive:
+                    continue
+                real = os.path.realpath(path)
+                if real in seen_dirs:
+                    skipped.append({"file": rel, "reason": "symlinked folder already visited "
+                                                           "(a link loop or a second link to it)"})
+                    continue
+                seen_dirs.add(real)
+                walk(path)
+            elif Path(entry.name).suffix.lower() in exts:
+                # a file, a link to a file, or a dangling link: all inputs (failures are
+                # reported when the file is opened)
+                files.append(path)
+            elif is_link and not os.path.exists(path):
+                continue                      # a dangling link without an image name
+
+    walk(root)
+    return Discovery(root, sorted(files), skipped)
 
 
-def require_images(root: str | Path, recursive: bool = True) -> list[Path]:
+def require_images(root: str | Path, recursive: bool = True) -> Discovery:
     """:func:`discover_images`, but an empty folder is an error naming what is supported."""
-    paths = discover_images(root, recursive=recursive)
-    if not paths:
+    found = discover_images(root, recursive=recursive)
+    if not found.files:
         raise FileNotFoundError(f"no images found in {root} (recursive={recursive}); "
                                 f"supported: {' '.join(IMAGE_EXTENSIONS)}")
-    return paths
+    return found
 
 
 def check_no_overlap(src: str | Path, out: str | Path) -> None:
@@ -73,23 +142,102 @@ def check_no_overlap(src: str | Path, out: str | Path) -> None:
                          f"folder outside the input folder (the source is never written to)")
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Decode ``path`` to an RGB image (EXIF orientation applied) or raise ImageLoadError."""
+# ------------------------------------------------------------------------------- decoding
+def _scale_to_uint8(arr: np.ndarray, bits: int | None) -> np.ndarray:
+    """Integer or float pixels → uint8: by the stated bit depth, else by the value range."""
+    a = arr.astype(np.float64)
+    if bits is not None:
+        a = a * (255.0 / (2 ** bits - 1))
+    elif np.issubdtype(arr.dtype, np.floating):
+        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+        if lo >= 0.0 and hi <= 1.0:
+            a = a * 255.0                      # a 0..1 float image
+        elif hi > lo:
+            a = (a - lo) * (255.0 / (hi - lo))
+    else:
+        hi = float(a.max()) if a.size else 0.0
+        if hi > 65535:
+            a = a * (255.0 / hi)
+        elif hi > 255:
+            a = a * (255.0 / 65535.0)          # 16-bit data carried in a 32-bit mode
+    return np.clip(np.rint(np.nan_to_num(a)), 0, 255).astype(np.uint8)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any PIL image → 8-bit RGB: transparency on white, high bit depths scaled, not clipped."""
+    mode = im.mode
+    if mode.startswith("I;16"):
+        return Image.fromarray(_scale_to_uint8(np.asarray(im), 16), "L").convert("RGB")
+    if mode == "I":
+        return Image.fromarray(_scale_to_uint8(np.asarray(im), None), "L").convert("RGB")
+    if mode == "F":
+        return Image.fromarray(_scale_to_uint8(np.asarray(im), None), "L").convert("RGB")
+    if mode == "P" and "transparency" in im.info or mode in ("PA", "LA", "RGBA", "La", "RGBa"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode == "RGB":
+        return im
+    return im.convert("RGB")      # L, 1, P, CMYK, YCbCr, LAB, HSV
+
+
+def _open_checked(path: str | Path, max_pixels: int) -> Image.Image:
+    """Open lazily and refuse an image over ``max_pixels`` before decoding it."""
+    if max_pixels > 2 * DEFAULT_MAX_PIXELS:
+        # PIL refuses images over twice its own limit at open time: lift it for this call
+        with _PIL_LIMIT_LOCK:
+            saved = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = max_pixels
+            try:
+                im = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    else:
+        im = Image.open(path)
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise ImageLoadError(path, f"image too large: {w}×{h} = {w * h:,} pixels > "
+                                   f"max_image_pixels {max_pixels:,} (a decompression bomb, or "
+                                   f"a huge scan: raise max_image_pixels to read it)")
+    return im
+
+
+def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode ``path`` to 8-bit RGB (EXIF orientation applied) or raise ImageLoadError."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise ImageLoadError(path, f"dangling symlink (points to {os.readlink(p)}, which does "
+                                   f"not exist)")
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                background = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(background, im)
-            return im.convert("RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open_checked(path, max_pixels) as im:
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return to_rgb(im)
+    except ImageLoadError:
+        raise
     except FileNotFoundError:
         raise ImageLoadError(path, "file not found") from None
-    except Image.DecompressionBombError as err:
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied (cannot read the file)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageLoadError(path, f"image too large: {err}") from None
-    except (OSError, ValueError, SyntaxError) as err:
+    except (OSError, ValueError, SyntaxError, TypeError) as err:
         raise ImageLoadError(path, f"cannot decode image ({type(err).__name__}: {err})") from None
+
+
+def unreadable_reason(path: str | Path) -> str:
+    """Why the bytes of ``path`` cannot be read."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        return f"dangling symlink (points to {os.readlink(p)}, which does not exist)"
+    if not p.exists():
+        return "file not found"
+    if not os.access(p, os.R_OK):
+        return "permission denied (cannot read the file)"
+    return "cannot read file"
 
 
 @dataclass
@@ -109,16 +257,18 @@ class ImageFileDataset:
     so that one corrupt file never stops a batch and is always reported.
     """
 
-    def __init__(self, paths: Sequence[str | Path], transform: Callable[[Image.Image], Any]):
+    def __init__(self, paths: Sequence[str | Path], transform: Callable[[Image.Image], Any],
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
         self.paths = [Path(p) for p in paths]
         self.transform = transform
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int):
         try:
-            return self.transform(open_image(self.paths[index])), index, None
+            return self.transform(open_image(self.paths[index], self.max_pixels)), index, None
         except ImageLoadError as err:
             return None, index, err.reason
         except Exception as err:  # a transform failing on a strange image
@@ -135,6 +285,7 @@ def collate_images(batch):
     return tensor, [i for _, i in good], failures
 
 
+# ------------------------------------------------------------------------------- placing
 def same_file_content(a: Path, b: Path) -> bool:
     try:
         return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
@@ -144,44 +295,56 @@ def same_file_content(a: Path, b: Path) -> bool:
 
 def place_file(src: str | Path, src_root: str | Path, dst_root: str | Path,
                mode: str = "copy") -> Path:
-    """Put ``src`` under ``dst_root`` at its path relative to ``src_root``.
+    """Put ``src`` under ``dst_root`` at its path relative to ``src_root`` *as discovered*.
 
-    ``mode`` is ``copy`` (default), ``hardlink`` or ``symlink``.  Idempotent: an identical
-    file already there is left alone; a different one is replaced.  ``src`` is never changed.
+    A symlinked input keeps its own name and folder (never its target's).  ``mode`` is
+    ``copy`` (default; copies the content), ``hardlink`` (falls back to a copy across file
+    systems) or ``symlink`` (a link to the source's final target).  Idempotent: an identical
+    file already there is left alone; a different one is replaced.  ``src`` is never
+    changed.
     """
     if mode not in LINK_MODES:
         raise ValueError(f"link mode {mode!r} is not one of {LINK_MODES}")
     src, src_root = Path(src), Path(src_root)
     try:
-        rel = src.resolve().relative_to(src_root.resolve())
+        rel = src.relative_to(src_root)
     except ValueError:
-        rel = Path(src.name)
+        try:
+            rel = src.resolve().relative_to(src_root.resolve())
+        except ValueError:
+            rel = Path(src.name)
     dst = Path(dst_root) / rel
     dst.parent.mkdir(parents=True, exist_ok=True)
+    target = src.resolve()
     if dst.is_symlink():
-        if mode == "symlink" and Path(os.readlink(dst)) == src.resolve():
+        if mode == "symlink" and Path(os.readlink(dst)) == target:
             return dst
         dst.unlink()
     elif dst.exists():
-        if mode == "hardlink" and dst.samefile(src):
+        if mode == "hardlink" and dst.samefile(target):
             return dst
-        if mode == "copy" and same_file_content(src, dst):
+        if mode == "copy" and same_file_content(target, dst):
             return dst
         dst.unlink()
     if mode == "copy":
-        shutil.copy2(src, dst)
+        shutil.copy2(target, dst)
     elif mode == "hardlink":
         try:
-            os.link(src, dst)
+            os.link(target, dst)
         except OSError:  # across file systems: fall back to a copy, never a move
-            shutil.copy2(src, dst)
+            shutil.copy2(target, dst)
     else:
-        dst.symlink_to(src.resolve())
+        dst.symlink_to(target)
     return dst
 
 
-def clear_outputs(folder: str | Path, keep: Sequence[str] = ()) -> None:
-    """Remove a stage's own output sub-folder before rewriting it (never a source folder)."""
+def count_files(folder: str | Path) -> int:
+    """Files (and links) under ``folder``, recursively, hidden ones excluded."""
     folder = Path(folder)
-    if folder.is_dir() and folder.name not in keep:
-        shutil.rmtree(folder)
+    if not folder.is_dir():
+        return 0
+    n = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not _hidden(d)]
+        n += sum(1 for f in filenames if not _hidden(f))
+    return n

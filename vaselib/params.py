@@ -10,11 +10,12 @@ once with a message naming the parameter and what is allowed; nothing is silentl
 from __future__ import annotations
 
 import types
+import typing
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vaselib import stages
 from vaselib.stages import ParameterError
@@ -25,13 +26,33 @@ __all__ = [
 ]
 
 
+def _numeric(annotation: Any) -> bool:
+    """True for ``int``, ``float`` and their ``Optional`` forms."""
+    if annotation in (int, float):
+        return True
+    args = typing.get_args(annotation)
+    return bool(args) and any(a in (int, float) for a in args) and \
+        all(a in (int, float, type(None)) for a in args)
+
+
 class StageParams(BaseModel):
     """Base of every stage's parameters: unknown names are errors, values are checked."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
-    output_dir: str = Field("runs/standalone", description="where the stage writes its outputs")
+    output_dir: str = Field("runs/standalone", min_length=1,
+                            description="where the stage writes its outputs")
     seed: int = Field(42, ge=0, description="seed for every random choice of the stage")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_yes_no(cls, value: Any, info) -> Any:
+        # pydantic would read true as 1.0 (and YAML reads yes/on as true): refuse instead
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise ValueError("a number is needed, not true/false (YAML reads yes/no/on/off "
+                             "as true/false)")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -42,11 +63,21 @@ def schema_for(stage: str) -> type[StageParams]:
     return stages.get(stage).schema
 
 
+def _type_name(annotation: Any) -> str:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if args and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return " or ".join(_type_name(a) for a in inner) + " or None"
+    return getattr(annotation, "__name__", None) or str(annotation)
+
+
 def _describe(schema: type[StageParams], name: str) -> str:
     field = schema.model_fields.get(name)
     if field is None:
         return ""
-    bits = [f"type {getattr(field.annotation, '__name__', None) or field.annotation}"]
+    bits = [f"type {_type_name(field.annotation)}"]
     for meta in field.metadata:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             if getattr(meta, attr, None) is not None:
@@ -64,8 +95,9 @@ def _format_error(stage: str, schema: type[StageParams], err: ValidationError) -
             known = ", ".join(sorted(schema.model_fields))
             lines.append(f"  - unknown parameter {name!r}; known parameters: {known}")
         else:
+            field = str(e["loc"][0]) if e["loc"] else ""
             lines.append(f"  - {name} = {e.get('input')!r}: {e['msg']} "
-                         f"(allowed: {_describe(schema, str(e['loc'][0]))})")
+                         f"(allowed: {_describe(schema, field)})")
     return "\n".join(lines)
 
 

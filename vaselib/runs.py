@@ -164,35 +164,18 @@ def input_path(value: str | Path | None, name: str, what: str, *,
     return path
 
 
-def recorded_output(folder: str | Path, key: str, stage: str, *, param: str) -> Path:
-    """The output ``key`` that ``stage`` recorded in the ``summary.json`` of ``folder``.
+class Timer(dict):
+    """``t["seconds"]`` once the ``with`` block is done; ``t.elapsed()`` inside it."""
 
-    This is how a stage reads an earlier stage's result: through the folder and summary it
-    wrote, never by importing or running it.  ``param`` names the parameter that pointed
-    here, for the error messages.
-    """
-    folder = resolve(folder)
-    summary = read_summary(folder)
-    if summary.get("stage") != stage:
-        raise FileNotFoundError(
-            f"{param} = {display_path(folder)} was written by {summary.get('stage')!r}, not by "
-            f"{stage}: point {param} at an output folder of {stage}")
-    value = (summary.get("outputs") or {}).get(key)
-    if not value:
-        raise FileNotFoundError(f"{display_path(folder)}/{SUMMARY_FILE} records no {key}: "
-                                f"{stage} did not finish there")
-    path = resolve(value)
-    if not path.exists():
-        raise FileNotFoundError(f"the {key} {value} recorded by {display_path(folder)} does "
-                                f"not exist any more")
-    return path
+    def elapsed(self) -> float:
+        return time.perf_counter() - self["start"]
 
 
 @contextmanager
-def timer() -> Iterator[dict[str, float]]:
+def timer() -> Iterator[Timer]:
     """``with timer() as t: ...`` then ``t["seconds"]``."""
-    t = {"start": time.perf_counter()}
+    t = Timer(start=time.perf_counter())
     try:
         yield t
     finally:
-        t["seconds"] = time.perf_counter() - t["start"]
+        t["seconds"] = t.elapsed()

@@ -118,14 +118,21 @@ class ClipBackend:
         return _normalise(feats)
 
     @torch.inference_mode()
-    def encode_texts(self, prompts: list[str]) -> np.ndarray:
-        """L2-normalised text embeddings of ``prompts``, as float32 rows."""
+    def text_features(self, prompts: list[str]) -> np.ndarray:
+        """Raw (unnormalised) text features of ``prompts``, as float32 rows: what
+        ``get_text_features`` / ``encode_text`` return."""
         inputs = {k: v.to(self.device) for k, v in self.tokenize(list(prompts)).items()}
         if self.kind == "hf":
             feats = _features(self.model.get_text_features(**inputs))
         else:
             feats = self.model.encode_text(inputs["text"])
-        return _normalise(feats)
+        return feats.float().cpu().numpy().astype(np.float32)
+
+    def encode_texts(self, prompts: list[str]) -> np.ndarray:
+        """L2-normalised text embeddings of ``prompts``, as float32 rows."""
+        raw = self.text_features(prompts)
+        return (raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
+                ).astype(np.float32)
 
 
 def model_info(backend: ClipBackend) -> dict[str, Any]:

@@ -70,15 +70,15 @@ def evaluate(threshold: float | None = None, output_root: str | Path = "runs/eva
     chosen, contested, profile_wins = [], 0, 0
     sims: dict[str, list[float]] = {}
     for c in b.choices:
-        kinds = {v: truth[f]["view_kind"] for v, f in c.files.items()}
-        for v, s in c.all_view_scores.items():
-            sims.setdefault(kinds[v], []).append(s)
-        has_profile = any(k in PROFILE_VIEWS for k in kinds.values())
-        has_other = any(k in ("top", "bottom") for k in kinds.values())
-        chosen.append(kinds[c.selected_view])
+        kinds = [truth[v.filename]["view_kind"] for v in c.views]
+        for v, kind in zip(c.views, kinds):
+            sims.setdefault(kind, []).append(v.clip_score)
+        has_profile = any(k in PROFILE_VIEWS for k in kinds)
+        has_other = any(k in ("top", "bottom") for k in kinds)
+        chosen.append(kinds[c.best])
         if has_profile and has_other:
             contested += 1
-            profile_wins += kinds[c.selected_view] in PROFILE_VIEWS
+            profile_wins += kinds[c.best] in PROFILE_VIEWS
     out["best_view"] = {
         "vases": b.vases,
         "chosen_view_kinds": {k: chosen.count(k) for k in sorted(set(chosen))},

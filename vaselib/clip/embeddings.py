@@ -5,11 +5,13 @@
 file's bytes, the float32 embedding and a checksum of that embedding.  A file whose bytes
 changed has a new hash and is encoded again; an entry whose checksum does not match (a
 damaged cache) is dropped and recomputed, never used; a cache file that SQLite cannot read
-is set aside (renamed ``*.corrupt-<time>``) and rebuilt.
+— or whose ``PRAGMA quick_check`` finds damage — is set aside (renamed ``*.corrupt-<time>``)
+and rebuilt.  New embeddings are committed batch by batch, so an interrupted run keeps
+what it encoded and a rerun encodes only the rest.
 
 :func:`embed_files` hashes the files, reads the hits from the cache and streams only the
 misses through a DataLoader (decoding in workers, :class:`vaselib.images.ImageFileDataset`),
-encoding them in batches and writing them back in chunks.  Memory holds one float32 row per
+encoding them in batches and writing each batch back.  Memory holds one float32 row per
 image and nothing else per image, however many images there are.
 """
 from __future__ import annotations
@@ -27,20 +29,20 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vaselib import runs
+from vaselib.files import file_sha256
+from vaselib.images import DEFAULT_MAX_PIXELS, unreadable_reason
 
 CHUNK = 500          # SQLite parameters per lookup query
-FLUSH_ROWS = 2048    # new embeddings written per transaction
 
 
 def default_cache_dir() -> Path:
     return runs.cache_dir("clip-embeddings")
 
 
-def file_sha256(path: str | Path) -> str | None:
+def _content_hash(path: str | Path) -> str | None:
     """SHA-256 of a file's bytes (None when it cannot be read)."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 
@@ -48,7 +50,7 @@ def file_sha256(path: str | Path) -> str | None:
 def hash_files(paths: Sequence[Path], threads: int = 4, progress: bool = False) -> list[str | None]:
     """Content hashes of many files (threads overlap the reads; hashlib releases the GIL)."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        it = pool.map(file_sha256, paths, chunksize=64)
+        it = pool.map(_content_hash, paths, chunksize=64)
         return list(tqdm(it, total=len(paths), desc="hash files", disable=not progress,
                          leave=False))
 
@@ -84,7 +86,10 @@ class EmbeddingCache:
         if {k: v for k, v in stored.items() if k != "weights"} != \
                 {k: v for k, v in self.identity.items() if k != "weights"}:
             raise sqlite3.DatabaseError("cache file belongs to another model identity")
-        con.execute("PRAGMA quick_check").fetchone()
+        check = con.execute("PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            con.close()
+            raise sqlite3.DatabaseError(f"integrity check failed: {check[0][0]}")
         return con
 
     def _open(self) -> sqlite3.Connection:
@@ -170,7 +175,7 @@ class EmbeddedImages:
 
 def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path | None = None,
                 batch_size: int = 64, num_workers: int = 0, progress: bool = False,
-                use_cache: bool = True) -> EmbeddedImages:
+                use_cache: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS) -> EmbeddedImages:
     """L2-normalised image embeddings of ``paths``, from the cache where possible."""
     from torch.utils.data import DataLoader
 
@@ -183,7 +188,7 @@ def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path |
     hashes = hash_files(paths, progress=progress)
     for i, h in enumerate(hashes):
         if h is None:
-            failures[i] = "cannot read file" if paths[i].exists() else "file not found"
+            failures[i] = unreadable_reason(paths[i])
     todo_rows = [i for i, h in enumerate(hashes) if h is not None]
     stats = {"images": len(paths), "cache_hits": 0, "encoded": 0, "corrupt_cache_entries": 0,
              "failed": 0}
@@ -202,13 +207,11 @@ def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path |
         todo_rows = [r for r, f in zip(todo_rows, found) if not f]
     try:
         if todo_rows:
-            ds = ImageFileDataset([paths[i] for i in todo_rows], backend.preprocess)
+            ds = ImageFileDataset([paths[i] for i in todo_rows], backend.preprocess, max_pixels)
             loader = DataLoader(ds, batch_size=batch_size, shuffle=False,
                                 num_workers=num_workers, collate_fn=collate_images,
                                 persistent_workers=False,
                                 pin_memory=backend.device.type == "cuda")
-            pending_h: list[str] = []
-            pending_v: list[np.ndarray] = []
             bar = tqdm(total=len(todo_rows), desc="encode images", disable=not progress)
             for images, idx, failed in loader:
                 for j, why in failed:
@@ -218,16 +221,10 @@ def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path |
                     rows = [todo_rows[j] for j in idx]
                     vectors[rows] = emb
                     stats["encoded"] += len(rows)
-                    if cache is not None:
-                        pending_h += [hashes[r] for r in rows]
-                        pending_v.append(emb)
-                        if len(pending_h) >= FLUSH_ROWS:
-                            cache.put_many(pending_h, np.concatenate(pending_v))
-                            pending_h, pending_v = [], []
+                    if cache is not None:   # one transaction per batch: a kill loses
+                        cache.put_many([hashes[r] for r in rows], emb)   # one batch at most
                 bar.update(len(idx) + len(failed))
             bar.close()
-            if cache is not None and pending_h:
-                cache.put_many(pending_h, np.concatenate(pending_v))
     finally:
         if cache is not None:
             cache.close()

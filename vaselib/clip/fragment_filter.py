@@ -12,6 +12,14 @@ as rejected, as the original did.
 
 Because embeddings are cached, a rerun with another threshold or other prompts encodes no
 image again: the widget and the headless run share :func:`scoring.apply_threshold`.
+
+``filtering_report.json`` keeps every key of the original's report with its name, type and
+shape (``input_directory``, ``output_directory``, ``total_images``, ``accepted_images``,
+``rejected_images``, ``acceptance_rate``, ``threshold``, ``processing_time_seconds``,
+``results[]`` with ``filename``, ``quality_score``, ``high_quality_similarity``,
+``low_quality_similarity``, ``accepted``) and adds vaselib's beside them.  Outputs are
+built in a staging folder and swapped in when complete; the files placed plus the failures
+are counted against the inputs on disk before anything is committed.
 """
 from __future__ import annotations
 
@@ -21,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.clip import scoring
 from vaselib.clip.backends import ClipBackend, load_backend, model_info
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir, embed_files
 from vaselib.clip.params import ClipQualityParams
 from vaselib.devices import resolve_device
-from vaselib.images import check_no_overlap, clear_outputs, place_file, require_images
+from vaselib.images import (DEFAULT_MAX_PIXELS, check_no_overlap, count_files, place_file,
+                            require_images)
 
 STAGE = "03_clip_quality"
 REPORT_NAME = "filtering_report.json"
@@ -62,6 +71,9 @@ class QualityResult:
     analyse_only: bool
     seconds: float
     notes: list[str] = field(default_factory=list)
+    prompt_average: str = "original"
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    verification: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -88,25 +100,52 @@ class QualityResult:
              "threshold": round(self.threshold, 4), "threshold_source": self.threshold_source}
         if not self.analyse_only:
             h.update(accepted=self.accepted, rejected=self.rejected,
-                     acceptance_rate=round(self.accepted / max(1, len(self.scored.files)), 4))
+                     acceptance_rate=round(self.accepted / max(1, self.total), 4),
+                     verified=bool(self.verification))
         return h
 
 
 def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_prompts, low_prompts,
-                 *, cache_dir=None, batch_size=64, num_workers=0,
-                 progress=False) -> ScoredFolder:
+                 *, cache_dir=None, batch_size=64, num_workers=0, progress=False,
+                 prompt_average: str = "original",
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> ScoredFolder:
     """Embed (through the cache) and score ``paths``; failures are listed, not scored."""
     emb: EmbeddedImages = embed_files(backend, paths, cache_dir=cache_dir, batch_size=batch_size,
-                                      num_workers=num_workers, progress=progress)
+                                      num_workers=num_workers, progress=progress,
+                                      max_pixels=max_pixels)
     ok = emb.ok
-    high = scoring.encode_prompts(backend, high_prompts)
-    low = scoring.encode_prompts(backend, low_prompts)
+    high = scoring.encode_prompts(backend, high_prompts, prompt_average)
+    low = scoring.encode_prompts(backend, low_prompts, prompt_average)
     s = scoring.clip_scores(emb.vectors[ok], high, low)
     rel = [str(p.relative_to(root)) if p.is_relative_to(root) else p.name for p in paths]
     failures = [{"file": rel[i], "reason": why} for i, why in emb.failures.items()]
     keep = np.flatnonzero(ok)
     return ScoredFolder(root, [rel[i] for i in keep], [paths[i] for i in keep], s.score,
                         s.sim_high, s.sim_low, failures, emb.stats, emb.notes)
+
+
+RULE = ("accepted when quality_score >= threshold; quality_score = cos(image, high prompts) "
+        "- cos(image, low prompts)")
+
+
+def original_report(result: QualityResult, src: Path, out: Path) -> dict[str, Any]:
+    """The original's ``filtering_report.json`` keys, with their names, types and shapes."""
+    sc = result.scored
+    return {
+        "input_directory": runs.display_path(src),
+        "output_directory": runs.display_path(out),
+        "total_images": result.total,
+        "accepted_images": result.accepted,
+        "rejected_images": result.rejected,
+        "acceptance_rate": result.accepted / result.total if result.total else 0.0,
+        "threshold": float(result.threshold),
+        "processing_time_seconds": round(result.seconds, 2),
+        "results": [
+            {"filename": f, "quality_score": float(s), "high_quality_similarity": float(h),
+             "low_quality_similarity": float(lo), "accepted": bool(a)}
+            for f, s, h, lo, a in zip(sc.files, sc.score, sc.sim_high, sc.sim_low,
+                                      result.accepted_mask)],
+    }
 
 
 def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
@@ -116,17 +155,21 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         notes: list[str] = []
         src = runs.input_path(p.input_dir, "input_dir",
                               "a folder of photos (in a full run: stage 02's 1/)")
-        out = runs.resolve(p.output_dir)
+        outputs.require_complete(src, "input_dir")
+        out = runs.resolve(p.output_dir or "")
         check_no_overlap(src, out)
-        paths = require_images(src, recursive=p.recursive)
+        folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
+        cache_dir = outputs.check_writable_dir(p.cache_dir or default_cache_dir(), "cache_dir")
+        found = require_images(src, recursive=p.recursive)
+        paths = found.files
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed)
-        cache_dir = runs.resolve(p.cache_dir) if p.cache_dir else default_cache_dir()
         sample = scoring.sample_indices(len(paths), p.sample_size, p.seed)
         # analyse_only embeds just the sample (fast first look at a big folder)
         to_score = [paths[i] for i in sample] if p.analyse_only else paths
         scored = score_folder(backend, src, to_score, p.high_prompts, p.low_prompts,
                               cache_dir=cache_dir, batch_size=p.batch_size,
-                              num_workers=p.num_workers, progress=progress)
+                              num_workers=p.num_workers, progress=progress,
+                              prompt_average=p.prompt_average, max_pixels=p.max_image_pixels)
         notes += scored.notes
         if not scored.files:
             raise RuntimeError(f"none of the {len(to_score)} images in {src} could be read; "
@@ -148,64 +191,63 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
             analysis["all_images"] = scoring.analyse(scored.score, bins=p.histogram_bins)
         mask = None if p.analyse_only else scoring.apply_threshold(scored.score, threshold)
         info = model_info(backend)
-
-        for sub in ("accepted", "rejected"):   # rebuilt each run: reruns are idempotent
-            clear_outputs(out / sub)
-        if mask is not None:
-            for path, keep in zip(scored.paths, mask):
-                if keep:
-                    place_file(path, src, out / "accepted", p.link_mode)
-                elif p.save_rejected:
-                    place_file(path, src, out / "rejected", p.link_mode)
-
-    seconds = clock["seconds"]
-    report = out / (ANALYSIS_NAME if p.analyse_only else REPORT_NAME)
-    result = QualityResult(scored, analysis, threshold, source, mask, out, report, info,
-                           p.analyse_only, seconds, notes)
-    body: dict[str, Any] = {
-        "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
-        "total_images": result.total, "scored_images": len(scored.files),
-    }
-    if not p.analyse_only:
-        body.update({
-            "accepted_images": result.accepted, "rejected_images": result.rejected,
-            "failed_images": result.failed,
-            "acceptance_rate": result.accepted / len(scored.files),
-            "acceptance_rate_note": "accepted / scored images (failures are neither)",
-        })
-    body.update({
-        "threshold": threshold, "threshold_source": source,
-        "rule": "accepted when quality_score >= threshold; quality_score = "
-                "cos(image, mean high prompt) - cos(image, mean low prompt)",
-        "processing_time": round(seconds, 2),
-        "model": info, "high_prompts": p.high_prompts, "low_prompts": p.low_prompts,
-        "cache": {**scored.cache_stats, "cache_dir": runs.display_path(cache_dir)},
-        "analysis": analysis,
-    })
-    if not p.analyse_only:
-        body["save_rejected"] = p.save_rejected
-        body["link_mode"] = p.link_mode
-        body["results"] = [
-            {"filename": f, "quality_score": float(s), "high_quality_similarity": float(h),
-             "low_quality_similarity": float(lo), "accepted": bool(a)}
-            for f, s, h, lo, a in zip(scored.files, scored.score, scored.sim_high,
-                                      scored.sim_low, mask)]
-    body["failures"] = scored.failures
-    body["notes"] = notes
-    runs.write_json(report, body)
-    if p.analyse_only:
-        (out / REPORT_NAME).unlink(missing_ok=True)  # a stale filter report would mislead
-    else:
-        runs.write_json(out / ANALYSIS_NAME, {
-            "threshold": threshold, "threshold_source": source, "analysis": analysis,
-            "model": info})
-    outputs = {"report": report, "analysis": out / ANALYSIS_NAME}
-    if not p.analyse_only:
-        outputs["accepted_dir"] = out / "accepted"
-        if p.save_rejected:
-            outputs["rejected_dir"] = out / "rejected"
-    runs.write_summary(out, STAGE, p, headline=result.headline(),
-                       inputs={"input_dir": src, "model": info["model"],
-                               "weights": info["weights"]},
-                       outputs=outputs, seconds=seconds, notes=notes)
+        result = QualityResult(scored, analysis, threshold, source, mask, out,
+                               out / (ANALYSIS_NAME if p.analyse_only else REPORT_NAME), info,
+                               p.analyse_only, 0.0, notes, p.prompt_average, found.skipped)
+        with folder.staged() as staging:
+            if mask is not None:
+                for path, keep in zip(scored.paths, mask):
+                    if keep:
+                        place_file(path, src, staging / "accepted", p.link_mode)
+                    elif p.save_rejected:
+                        place_file(path, src, staging / "rejected", p.link_mode)
+                placed = {"accepted": (result.accepted, count_files(staging / "accepted"))}
+                if p.save_rejected:
+                    placed["rejected"] = (result.rejected, count_files(staging / "rejected"))
+                result.verification = outputs.check_counts(
+                    STAGE, len(paths), result.failed, placed,
+                    unplaced=0 if p.save_rejected else result.rejected)
+            result.seconds = clock.elapsed()
+            _write_reports(result, p, src, out, staging, cache_dir)
+    result.seconds = clock["seconds"]
     return result
+
+
+def _write_reports(result: QualityResult, p: ClipQualityParams, src: Path, out: Path,
+                   staging: Path, cache_dir: Path) -> None:
+    sc = result.scored
+    extras: dict[str, Any] = {
+        "scored_images": len(sc.files), "threshold_source": result.threshold_source,
+        "rule": RULE, "prompt_average": result.prompt_average, "model": result.model,
+        "high_prompts": p.high_prompts, "low_prompts": p.low_prompts,
+        "cache": {**sc.cache_stats, "cache_dir": runs.display_path(cache_dir)},
+        "analysis": result.analysis, "failures": sc.failures, "skipped": result.skipped,
+        "notes": result.notes,
+    }
+    if result.analyse_only:
+        runs.write_json(staging / ANALYSIS_NAME, {
+            "input_directory": runs.display_path(src), "output_directory": runs.display_path(out),
+            "total_images": result.total, "threshold": float(result.threshold),
+            "processing_time_seconds": round(result.seconds, 2), **extras})
+    else:
+        body = original_report(result, src, out)
+        body.update({
+            "failed_images": result.failed,
+            "acceptance_rate_of_scored": result.accepted / max(1, len(sc.files)),
+            "save_rejected": p.save_rejected, "link_mode": p.link_mode,
+            "verification": result.verification, **extras})
+        runs.write_json(staging / REPORT_NAME, body)
+        runs.write_json(staging / ANALYSIS_NAME, {
+            "threshold": result.threshold, "threshold_source": result.threshold_source,
+            "prompt_average": result.prompt_average, "analysis": result.analysis,
+            "model": result.model})
+    outs = {"report": out / (ANALYSIS_NAME if result.analyse_only else REPORT_NAME),
+            "analysis": out / ANALYSIS_NAME}
+    if not result.analyse_only:
+        outs["accepted_dir"] = out / "accepted"
+        if p.save_rejected:
+            outs["rejected_dir"] = out / "rejected"
+    runs.write_summary(staging, STAGE, p, headline=result.headline(),
+                       inputs={"input_dir": src, "model": result.model["model"],
+                               "weights": result.model["weights"]},
+                       outputs=outs, seconds=result.seconds, notes=result.notes)

@@ -7,11 +7,12 @@ CLIP folder (such as ``openai/clip-vit-base-patch32``) runs with ``backend="hf"`
 """
 from __future__ import annotations
 
-import re
 from typing import List, Literal, Optional
 
 from pydantic import field_validator
 
+from vaselib import filenames
+from vaselib.images import DEFAULT_MAX_PIXELS
 from vaselib.params import Field, StageParams
 
 # The original's two prompt sets, verbatim (8 + 8).
@@ -36,11 +37,8 @@ LOW_PROMPTS: tuple[str, ...] = (
     "partial vase pieces and fragments",
 )
 
-# <UUID>_<view>_ac001001.<ext>, e.g. 0b6f…-…_3_ac001001.jpg
-DEFAULT_VIEW_PATTERN = (
-    r"^(?P<vase_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"_(?P<view>[^_]+)_ac001001\.(?i:png|jpe?g|bmp|tiff?|webp)$"
-)
+# the original's <id>_<view>_ac001001.jpg, case-insensitive, any image extension
+DEFAULT_VIEW_PATTERN = filenames.DEFAULT_VIEW_PATTERN
 
 DEMO_MODEL = "vase-tiny-rn"
 DEMO_PRETRAINED = "vaselib-synthetic"
@@ -71,6 +69,10 @@ class _ClipModelParams(StageParams):
     high_prompts: List[str] = Field(
         list(HIGH_PROMPTS), min_length=1,
         description="prompts describing what to keep; their text embeddings are averaged")
+    prompt_average: Literal["original", "normalised"] = Field(
+        "original", description="how a prompt set becomes one embedding: original = normalise "
+                                "the mean of the raw text features (the original's formula); "
+                                "normalised = normalise each prompt first")
     batch_size: int = Field(64, ge=1, description="images per encoding batch")
     num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
                                                   "(0 = in the main process)")
@@ -79,7 +81,12 @@ class _ClipModelParams(StageParams):
         None, description="image-embedding cache; None = <data>/cache/clip-embeddings")
     link_mode: Literal["copy", "hardlink", "symlink"] = Field(
         "copy", description="how selected files reach the outputs; sources are never moved")
-    recursive: bool = Field(True, description="also read sub-folders of input_dir")
+    recursive: bool = Field(True, description="also read sub-folders of input_dir "
+                                              "(symlinked folders are followed once)")
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_PIXELS, ge=1, description="larger images are refused as failures before "
+                                              "decoding (decompression bombs); raise it for "
+                                              "huge scans")
     seed: int = Field(42, ge=0, description="seed of the analysis sample and of random weights")
 
     @field_validator("high_prompts", "low_prompts", check_fields=False)
@@ -124,17 +131,15 @@ class BestViewParams(_ClipModelParams):
                                         "filtering_stats.json")
     pattern: str = Field(
         DEFAULT_VIEW_PATTERN,
-        description="regular expression matched against each file name, with named groups "
-                    "vase_id (required) and view (optional; default the file stem)")
+        description="regular expression matched against each file name: named groups "
+                    "vase_id (and view), or plain groups (id)(view) like the original's "
+                    "^([A-F0-9-]+)_(\\d+)_ac001001\\.jpg$")
 
     @field_validator("pattern")
     @classmethod
     def _pattern_has_groups(cls, v: str) -> str:
         try:
-            rx = re.compile(v)
-        except re.error as err:
-            raise ValueError(f"not a valid regular expression: {err}") from None
-        if "vase_id" not in rx.groupindex:
-            raise ValueError("the pattern needs a named group (?P<vase_id>...) that identifies "
-                             "the vase; (?P<view>...) is optional")
+            filenames.compile_pattern(v)
+        except filenames.PatternError as err:
+            raise ValueError(str(err)) from None
         return v

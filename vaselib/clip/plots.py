@@ -121,15 +121,15 @@ def view_gallery(result, vases: int = 6, max_views: int = 6):
     for ax in axes.flat:
         ax.axis("off")
     for r, c in enumerate(choices):
-        views = sorted(c.all_view_scores.items(), key=lambda kv: -kv[1])[:ncols]
-        for j, (view, score) in enumerate(views):
+        views = sorted(c.views, key=lambda v: -v.clip_score)[:ncols]
+        for j, v in enumerate(views):
             ax = axes[r, j]
-            im = _thumb(result.input_dir / c.files[view])
+            im = _thumb(result.input_dir / v.filename)
             if im is not None:
                 ax.imshow(im)
-            chosen = view == c.selected_view
-            ax.set_title(f"view {view}: {score:.3f}" + (" ✓" if chosen else ""), fontsize=8,
-                         color=ACCEPT if chosen else "black")
+            chosen = v.filename == c.selected_file
+            ax.set_title(f"view {v.view_number}: {v.clip_score:.3f}" + (" ✓" if chosen else ""),
+                         fontsize=8, color=ACCEPT if chosen else "black")
             if chosen:
                 ax.axis("on")
                 ax.set_xticks([])
@@ -151,7 +151,7 @@ def best_score_histogram(result):
     a1.hist([c.score for c in result.choices], bins=20, color=ACCEPT)
     a1.set(xlabel="cosine to the high prompts (selected view)", ylabel="vases",
            title="selected views")
-    dist = result.stats["views_per_vase_distribution"]
+    dist = result.stats["view_distribution"]
     a2.bar([int(k) for k in dist], list(dist.values()), color="#7a5c3e")
     a2.set(xlabel="views per vase", ylabel="vases", title="views per vase")
     fig.tight_layout()

@@ -9,7 +9,6 @@ to neither folder; the report checks that ``0/ + 1/ + failures = inputs``.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.devices import resolve_device
-from vaselib.images import (ImageFileDataset, check_no_overlap, collate_images, discover_images,
-                            place_file, require_images)
+from vaselib.images import (DEFAULT_MAX_PIXELS, ImageFileDataset, check_no_overlap,
+                            collate_images, count_files, place_file, require_images)
 from vaselib.resnet.data import eval_transform
 from vaselib.resnet.model import load_checkpoint
 from vaselib.resnet.params import ClassifyParams
@@ -57,9 +56,9 @@ class ClassifyResult:
 @torch.no_grad()
 def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                   num_workers: int = 0, progress: bool = False,
-                  interpolation: str = "bilinear"):
+                  interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS):
     """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``."""
-    ds = ImageFileDataset(paths, eval_transform(image_size, interpolation))
+    ds = ImageFileDataset(paths, eval_transform(image_size, interpolation), max_pixels)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate_images)
     probs, failures = {}, {}
@@ -83,63 +82,69 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
     """Classify every image under ``input_dir`` and file it into ``0/`` or ``1/``."""
     with runs.timer() as clock:
         device = resolve_device(p.device)
-        notes = []
+        notes: list[str] = []
         model_path = runs.input_path(p.model_path, "model_path",
                                      "a checkpoint of stage 01 (or of the original scripts)",
                                      kind="file")
+        outputs.require_complete(model_path.parent, "model_path")
         src = runs.input_path(p.input_dir, "input_dir", "a folder of photos")
-        out = runs.resolve(p.output_dir)
+        outputs.require_complete(src, "input_dir")
+        out = runs.resolve(p.output_dir or "")
         check_no_overlap(src, out)
+        folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
 
         model, ckpt = load_checkpoint(model_path, device)
         image_size = int(ckpt.get("image_size", 224))  # the original trained at 224
         interpolation = ckpt.get("interpolation", "bilinear")
-        paths = require_images(src, recursive=p.recursive)
+        found = require_images(src, recursive=p.recursive)
+        paths = found.files
         probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
-                                      p.num_workers, progress, interpolation)
-
-        for sub in ("0", "1"):  # the stage's own outputs are rebuilt: reruns are idempotent
-            if (out / sub).exists():
-                shutil.rmtree(out / sub)
+                                      p.num_workers, progress, interpolation,
+                                      max_pixels=p.max_image_pixels)
         predictions = []
         for i, path in enumerate(paths):
             if i not in probs:
                 continue
             lo, hi = probs[i]
             cls = decide(hi, p.threshold)
-            place_file(path, src, out / str(cls), p.link_mode)
             predictions.append(Prediction(
-                file=str(path.relative_to(src)), predicted_class=cls,
+                file=found.relative(path), predicted_class=cls,
                 confidence=round(hi if cls else lo, 6), prob_low=round(lo, 6),
                 prob_high=round(hi, 6)))
-        failures = [{"file": str(paths[i].relative_to(src)), "reason": why}
+        failures = [{"file": found.relative(paths[i]), "reason": why}
                     for i, why in sorted(failed.items())]
-
-    n0 = sum(1 for x in predictions if x.predicted_class == 0)
-    n1 = len(predictions) - n0
-    on_disk = {c: len(discover_images(out / c)) if (out / c).is_dir() else 0 for c in "01"}
-    counts = {"total": len(paths), "low_quality": n0, "high_quality": n1,
-              "failed": len(failures), "files_in_0": on_disk["0"], "files_in_1": on_disk["1"]}
-    verified = on_disk["0"] + on_disk["1"] + len(failures) == len(paths) \
-        and on_disk["0"] == n0 and on_disk["1"] == n1
-    ratios = {"low_quality": n0 / len(paths), "high_quality": n1 / len(paths),
-              "failed": len(failures) / len(paths)}
-    report = out / REPORT_NAME
-    result = ClassifyResult(predictions, failures, counts, ratios, verified, out, report, notes)
-    runs.write_json(report, {
-        "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
-        "model": runs.display_path(model_path), "threshold": p.threshold,
-        "decision": "1/ when P(high quality) >= threshold, else 0/; failures go to neither",
-        "counts": counts, "ratios": ratios,
-        "verification": {"outputs_plus_failures_equal_inputs": verified},
-        "processing_time": round(clock["seconds"], 2),
-        "predictions": [x.__dict__ for x in predictions], "failures": failures,
-    })
-    runs.write_summary(
-        out, STAGE, p,
-        headline={"total": len(paths), "high_quality": n1, "low_quality": n0,
-                  "failed": len(failures), "verified": verified},
-        inputs={"input_dir": src, "model_path": model_path},
-        outputs={"high_quality_dir": out / "1", "low_quality_dir": out / "0", "report": report},
-        seconds=clock["seconds"], notes=notes)
+        n0 = sum(1 for x in predictions if x.predicted_class == 0)
+        n1 = len(predictions) - n0
+        with folder.staged() as staging:
+            for x in predictions:
+                place_file(src / x.file, src, staging / str(x.predicted_class), p.link_mode)
+            on_disk = {c: count_files(staging / c) for c in "01"}
+            verification = outputs.check_counts(
+                STAGE, len(paths), len(failures),
+                {"0": (n0, on_disk["0"]), "1": (n1, on_disk["1"])})
+            counts = {"total": len(paths), "low_quality": n0, "high_quality": n1,
+                      "failed": len(failures), "files_in_0": on_disk["0"],
+                      "files_in_1": on_disk["1"]}
+            ratios = {"low_quality": n0 / len(paths), "high_quality": n1 / len(paths),
+                      "failed": len(failures) / len(paths)}
+            result = ClassifyResult(predictions, failures, counts, ratios, True, out,
+                                    out / REPORT_NAME, notes)
+            runs.write_json(staging / REPORT_NAME, {
+                "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
+                "model": runs.display_path(model_path), "threshold": p.threshold,
+                "decision": "1/ when P(high quality) >= threshold, else 0/; failures go to "
+                            "neither",
+                "counts": counts, "ratios": ratios, "verification": verification,
+                "processing_time": round(clock.elapsed(), 2),
+                "predictions": [x.__dict__ for x in predictions], "failures": failures,
+                "skipped": found.skipped,
+            })
+            runs.write_summary(
+                staging, STAGE, p,
+                headline={"total": len(paths), "high_quality": n1, "low_quality": n0,
+                          "failed": len(failures), "verified": True},
+                inputs={"input_dir": src, "model_path": model_path},
+                outputs={"high_quality_dir": out / "1", "low_quality_dir": out / "0",
+                         "report": out / REPORT_NAME},
+                seconds=clock.elapsed(), notes=notes)
     return result

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torchvision import models
 
+from vaselib.files import atomic_file
+
 BACKBONE_FEATURES = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
 IMAGENET_WEIGHTS = {
     "resnet18": models.ResNet18_Weights.IMAGENET1K_V1,
@@ -97,9 +99,8 @@ def save_checkpoint(path: str | Path, model: QualityClassifier, optimizer, epoch
     ckpt = {"epoch": epoch, "model_state_dict": model.state_dict(),
             "optimizer_state_dict": optimizer.state_dict() if optimizer else {},
             "val_acc": float(val_acc), "arch": model.arch, **extra}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        torch.save(ckpt, tmp)
     return path
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
+from vaselib.images import DEFAULT_MAX_PIXELS
 from vaselib.params import Field, StageParams
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
@@ -43,7 +44,10 @@ class ResnetTrainParams(StageParams):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
                         description="auto, cpu or cuda:N")
-    resume: Optional[str] = Field(None, description="checkpoint to resume training from")
+    resume: Optional[str] = Field(
+        "auto", description="auto: continue an interrupted run of the same parameters in "
+                            "output_dir (from its last_checkpoint.pth); a checkpoint file to "
+                            "continue from; None: always start afresh")
     seed: int = Field(42, ge=0, description="seed of the split, initialisation and shuffling")
 
 
@@ -66,5 +70,10 @@ class ClassifyParams(StageParams):
                         description="auto, cpu or cuda:N")
     link_mode: Literal["copy", "hardlink", "symlink"] = Field(
         "copy", description="how files reach 0/ and 1/; sources are never moved")
-    recursive: bool = Field(True, description="also read sub-folders of input_dir")
+    recursive: bool = Field(True, description="also read sub-folders of input_dir "
+                                              "(symlinked folders are followed once)")
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_PIXELS, ge=1, description="larger images are refused as failures before "
+                                              "decoding (decompression bombs); raise it for "
+                                              "huge scans")
     seed: int = Field(42, ge=0, description="unused by inference; kept for the run record")

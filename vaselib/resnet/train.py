@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -13,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.devices import resolve_device
 from vaselib.images import collate_images
 from vaselib.resnet import data as qdata
@@ -23,6 +22,7 @@ from vaselib.resnet.params import ResnetTrainParams
 
 STAGE = "01_resnet_train"
 CHECKPOINT_NAME = "best_image_quality_model.pth"
+LAST_NAME = "last_checkpoint.pth"
 RESULTS_NAME = "training_results.json"
 
 
@@ -116,10 +116,11 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
     with runs.timer() as clock:
         generator = seed_everything(p.seed)
         device = resolve_device(p.device)
-        out = runs.resolve(p.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
+        out = folder.folder
         data_dir = runs.input_path(p.data_dir, "data_dir",
                                    "a folder with sub-folders 0/ (low) and 1/ (high quality)")
+        resume_path, resume_note = _resume_source(p, folder)
 
         paths, labels = qdata.list_labelled(data_dir)
         split = qdata.split_indices(labels, p.val_fraction, p.test_fraction, p.seed)
@@ -146,15 +147,19 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
         history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
         start_epoch, best_val, best_epoch, best_val_loss = 0, -1.0, -1, float("inf")
         ckpt_path = out / CHECKPOINT_NAME
-        if p.resume:
-            resume_path = runs.resolve(p.resume)
+        last_path = out / LAST_NAME
+        folder.begin_in_place(keep_previous=resume_path is not None
+                              and resume_path.parent == out)
+        notes = [f"weights: {weights}"] + ([resume_note] if resume_note else [])
+        if resume_path is not None:
             start_epoch, best_val, best_epoch, history = _resume(
-                resume_path, model, optimizer, scheduler, device)
+                resume_path, model, optimizer, scheduler, device, generator)
             if 0 <= best_epoch < len(history["val_loss"]):
                 best_val_loss = history["val_loss"][best_epoch]
             _carry_best_checkpoint(resume_path, ckpt_path, model, optimizer, best_val, best_epoch)
 
         failures: dict[Path, str] = {}
+        extra = dict(image_size=p.image_size, interpolation=p.interpolation, params=p.to_dict())
         epochs = tqdm(range(start_epoch, p.epochs), desc="epochs", disable=not progress)
         for epoch in epochs:
             tl, ta = train_one_epoch(model, loaders["train"], criterion, optimizer, device,
@@ -171,16 +176,16 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
                 best_val, best_epoch, best_val_loss = va, epoch, vl
                 save_checkpoint(ckpt_path, model, optimizer, epoch, va,
                                 scheduler_state_dict=scheduler.state_dict(),
-                                image_size=p.image_size, interpolation=p.interpolation,
-                                history=history,
-                                params=p.to_dict())
+                                history=history, **extra)
+            # every epoch: the state to resume from after an interruption (written
+            # atomically, so a kill never leaves a half checkpoint), RNG states included so
+            # the resumed run continues exactly as the uninterrupted one would
+            save_checkpoint(last_path, model, optimizer, epoch, va,
+                            scheduler_state_dict=scheduler.state_dict(), history=history,
+                            best_val_acc=best_val, best_epoch=best_epoch,
+                            generator_state=generator.get_state(),
+                            torch_rng_state=torch.get_rng_state(), **extra)
             epochs.set_postfix(train_loss=f"{tl:.3f}", val_acc=f"{va:.3f}")
-        # keep the last state too, so a resume continues where training stopped
-        save_checkpoint(out / "last_checkpoint.pth", model, optimizer, p.epochs - 1,
-                        history["val_acc"][-1] if history["val_acc"] else 0.0,
-                        scheduler_state_dict=scheduler.state_dict(), image_size=p.image_size,
-                        interpolation=p.interpolation, history=history, best_val_acc=best_val, best_epoch=best_epoch,
-                        params=p.to_dict())
 
         best, _ = load_checkpoint(ckpt_path, device)
         _, test_acc, y_true, y_pred = evaluate(best, loaders["test"], criterion, device, failures)
@@ -197,12 +202,47 @@ def run(p: ResnetTrainParams, *, progress: bool = True) -> TrainResult:
                 "high_quality": labels.count(1)},
         failures=[{"file": runs.display_path(f), "reason": r} for f, r in sorted(failures.items())],
         weights=weights, output_dir=out)
-    _write_reports(result, p, data_dir, clock["seconds"])
+    _write_reports(result, p, data_dir, clock["seconds"], notes)
+    folder.finish_in_place()
     return result
 
 
-def _resume(path: Path, model, optimizer, scheduler, device):
+def _resume_source(p: ResnetTrainParams, folder: outputs.StageOutputs) -> tuple[Path | None, str]:
+    """Where to resume from: ``resume`` given as a file, or with ``resume='auto'`` the last
+    checkpoint of an interrupted run of the same parameters in ``output_dir``."""
+    if p.resume is None:
+        return None, ""
+    if p.resume != "auto":
+        path = runs.input_path(p.resume, "resume", "a checkpoint written by stage 01 "
+                               "(last_checkpoint.pth)", kind="file")
+        return path, f"resumed from {runs.display_path(path)}"
+    path = folder.folder / LAST_NAME
+    previous = folder.previous or {}
+    if previous.get("stage") != STAGE or previous.get("complete", True) or not path.is_file():
+        return None, ""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - a damaged checkpoint is not resumed from
+        return None, f"not resumed: {LAST_NAME} is unreadable ({type(err).__name__})"
+    same = {k: v for k, v in (ckpt.get("params") or {}).items() if k not in _RESUMABLE}
+    now = {k: v for k, v in p.to_dict().items() if k not in _RESUMABLE}
+    if same != now:
+        return None, (f"not resumed: the interrupted run in {runs.display_path(folder.folder)} "
+                      f"had other parameters; training from the start")
+    return path, (f"resumed the interrupted run after epoch {int(ckpt.get('epoch', -1)) + 1} "
+                  f"({runs.display_path(path)})")
+
+
+# parameters that may differ between an interrupted run and the run that resumes it
+_RESUMABLE = ("resume", "epochs", "num_workers", "device")
+
+
+def _resume(path: Path, model, optimizer, scheduler, device, generator=None):
     ckpt = torch.load(path, map_location=device, weights_only=False)
+    if generator is not None and ckpt.get("generator_state") is not None:
+        generator.set_state(ckpt["generator_state"])
+    if ckpt.get("torch_rng_state") is not None:
+        torch.set_rng_state(ckpt["torch_rng_state"])
     model.load_state_dict(ckpt["model_state_dict"])
     if ckpt.get("optimizer_state_dict"):
         optimizer.load_state_dict(ckpt["optimizer_state_dict"])
@@ -227,7 +267,8 @@ def _carry_best_checkpoint(resume_path: Path, ckpt_path: Path, model, optimizer,
         save_checkpoint(ckpt_path, model, optimizer, best_epoch, best_val)
 
 
-def _write_reports(result: TrainResult, p: ResnetTrainParams, data_dir: Path, seconds: float):
+def _write_reports(result: TrainResult, p: ResnetTrainParams, data_dir: Path, seconds: float,
+                   notes: list[str]):
     from vaselib.resnet import plots
 
     out = result.output_dir
@@ -250,4 +291,4 @@ def _write_reports(result: TrainResult, p: ResnetTrainParams, data_dir: Path, se
         outputs={"checkpoint": result.checkpoint, "results": out / RESULTS_NAME,
                  "history_plot": out / "training_history.png",
                  "confusion_plot": out / "confusion_matrix.png"},
-        seconds=seconds, notes=[f"weights: {result.weights}"])
+        seconds=seconds, notes=notes)

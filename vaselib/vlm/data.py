@@ -1,43 +1,50 @@
 """Training data for stages 05 and 06: vase images + captions in ms-swift's messages format.
 
-Three sources, one result (:class:`VaseDataset`: good records + bad records with reasons):
+Sources, one result (:class:`VaseDataset`: good records + bad records with reasons):
 
-- :func:`from_original_records`: the original module's JSON list of
-  ``{"images": [paths], "caption": "...", "conversations": [...]}``; relative image paths
-  are taken from the JSON file's folder (then from the workbook root);
-- :func:`from_best_views`: a ``best_views/`` folder of stage 04 (``<UUID>_<view>_ac001001.jpg``)
+- :func:`from_records_file`: a JSON (or JSON-lines) file in any of the formats researchers
+  already have — the original module's ``{"images", "caption", "conversations"}``;
+  ms-swift's ``{"messages": [{"role", "content"}], "images"}``; LLaMA-Factory's sharegpt
+  (``messages`` or ``conversations``, ``from``/``value`` or ``role``/``content``, an
+  ``images`` list, ``<image>`` placeholders).  Relative image paths are taken from the
+  file's folder (then from the workbook root);
+- :func:`from_best_views`: a ``best_views/`` folder of stage 04 (``<id>_<view>_ac001001.jpg``)
   plus captions (the corpus' ``vases.json`` or a JSON mapping vase id → caption), matched by
-  the UUID in the file name;
-- :func:`demo_records`: one intact front view per vase of the demo corpus, with its caption.
+  the id in the file name;
+- :func:`demo_records`: one intact front view per vase of a synthetic corpus.
 
-A record is *bad* (kept out of training, listed in ``bad_records.json`` with its reason)
-when an image is missing or cannot be decoded, when it has no caption, or when a file name
-does not match the pattern or has no caption.  Nothing is dropped silently.
+Every record is checked before training, and a *bad* one is kept out and listed in
+``bad_records.json`` with its reason: an image missing or undecodable, no caption, the
+number of ``<image>`` tags not equal to the number of images, roles that do not alternate
+user/assistant, a text longer than ``max_length`` tokens (:func:`check_lengths`), a file
+name off the pattern.  Nothing is dropped silently.  The GRPO set needs a reference caption
+the reward can read: a record whose answer is not a vase caption (the reward's parser finds
+no fabric, technique, shape or date in it) still trains SFT but is listed as "no vase
+caption for the reward" and never becomes a GRPO reference.
 
-:func:`sft_row` makes the supervised row (user turn = image(s) + the caption prompt of
-:data:`vaselib.vocabulary.CAPTION_PROMPT`, assistant turn = caption); :func:`grpo_row` the
-GRPO row (the user turn only, plus ``reference_caption`` and the six attribute columns the
-reward reads).  :func:`write_datasets` writes both as JSON lines for ms-swift.
+:func:`sft_row` makes the supervised row; :func:`grpo_row` the GRPO row (the user turn only,
+plus ``reference_caption`` and the six attribute columns the reward reads).
+:func:`write_datasets` writes both as JSON lines for ms-swift, and a LLaMA-Factory
+``dataset_info.json`` entry so the same set trains there.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from vaselib import runs
+from vaselib import filenames, runs
 from vaselib.images import ImageLoadError, discover_images, open_image
 from vaselib.vocabulary import CAPTION_PROMPT
 
 # The six dimensions of the reward, written as extra GRPO columns.
 ATTRIBUTE_COLUMNS: tuple[str, ...] = (
     "fabric", "technique", "shape", "decoration", "dating", "attribution")
-VIEW_PATTERN = (
-    r"^(?P<vase_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"_(?P<view>[^_]+)_ac001001\.(?i:png|jpe?g|bmp|tiff?|webp)$")
+VIEW_PATTERN = filenames.DEFAULT_VIEW_PATTERN
 SFT_FILE, GRPO_FILE, BAD_FILE = "sft.jsonl", "grpo.jsonl", "bad_records.json"
+DATASET_INFO_FILE, DATASET_NAME = "dataset_info.json", "vaselib_vases"
+NO_REWARD_CAPTION = "no vase caption for the reward"
 _ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
           "system": "system", "bot": "assistant", "model": "assistant"}
 
@@ -48,9 +55,10 @@ class BadRecord:
 
     source: str
     reason: str
+    scope: str = "all"          # "all": kept out of training; "grpo": out of the GRPO set only
 
     def to_dict(self) -> dict[str, str]:
-        return {"source": self.source, "reason": self.reason}
+        return {"source": self.source, "reason": self.reason, "scope": self.scope}
 
 
 @dataclass
@@ -61,7 +69,9 @@ class VaseRecord:
     caption: str
     vase_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    messages: list[dict[str, str]] | None = None  # the original's own conversation, if used
+    messages: list[dict[str, str]] | None = None  # the record's own conversation, if it had one
+    source: str = ""
+    reward_reference: bool = True   # the caption is a vase caption the reward can score
 
 
 @dataclass
@@ -123,23 +133,45 @@ def _content_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def conversation_messages(conversations: Any) -> list[dict[str, str]] | None:
-    """The original's ``conversations`` (ShareGPT ``from``/``value`` or ``role``/``content``)
-    as ms-swift messages; None when there is no assistant turn with text."""
-    if not isinstance(conversations, list):
-        return None
+def parse_turns(turns: Any) -> tuple[list[dict[str, str]] | None, str | None]:
+    """A conversation in any of the supported shapes as ms-swift messages, or the reason it
+    cannot be one: ShareGPT ``from``/``value`` or ``role``/``content`` turns; a leading
+    system turn; then user and assistant turns alternating, ending with the assistant."""
+    if not isinstance(turns, list) or not turns:
+        return None, "no conversation turns"
     out = []
-    for turn in conversations:
+    for turn in turns:
         if not isinstance(turn, dict):
-            return None
-        role = _ROLES.get(str(turn.get("from", turn.get("role", ""))).lower())
+            return None, "a conversation turn is not a JSON object"
+        raw = turn.get("from", turn.get("role"))
+        role = _ROLES.get(str(raw).lower()) if raw is not None else None
         if role is None:
-            return None
+            return None, f"unknown role {raw!r} (expected user/assistant, human/gpt, system)"
         out.append({"role": role,
                     "content": _content_text(turn.get("value", turn.get("content")))})
-    if not any(m["role"] == "assistant" and m["content"].strip() for m in out):
-        return None
-    return out
+    body = out[1:] if out[0]["role"] == "system" else out
+    expected = ["user", "assistant"] * ((len(body) + 1) // 2)
+    if [m["role"] for m in body] != expected[:len(body)] or not body \
+            or body[-1]["role"] != "assistant":
+        return None, ("roles do not alternate user/assistant ending with the assistant: "
+                      + " → ".join(m["role"] for m in out))
+    if not body[-1]["content"].strip():
+        return None, "the last assistant turn is empty"
+    return out, None
+
+
+def conversation_messages(conversations: Any) -> list[dict[str, str]] | None:
+    """:func:`parse_turns` without the reason (None when the turns are unusable)."""
+    return parse_turns(conversations)[0]
+
+
+def is_vase_caption(text: str) -> bool:
+    """True when the reward's parser finds a fabric, technique, shape or date in ``text``."""
+    from vaselib.vlm.captions import parse_caption
+
+    parts = parse_caption(text or "")
+    dims = parts.dimensions()
+    return any(dims.get(k) for k in ("fabric", "technique", "shape", "dating"))
 
 
 def caption_attributes(caption: str) -> dict[str, Any]:
@@ -182,54 +214,99 @@ def vase_attributes(vase: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- sources
-def from_original_records(path: str | Path, check_images: bool = True) -> VaseDataset:
-    """Read the original module's JSON list of records."""
-    path = runs.resolve(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"dataset {runs.display_path(path)} does not exist; pass a JSON file holding a "
-            f"list of {{\"images\": [...], \"caption\": \"...\", \"conversations\": [...]}}")
+def _read_records(path: Path) -> list:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".jsonl":
+        rows = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"dataset {runs.display_path(path)} line {n} is not valid "
+                                     f"JSON: {err.msg} (column {err.colno})") from None
+        return rows
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"dataset {runs.display_path(path)} is not valid JSON: {err}") from None
+        raise ValueError(f"dataset {runs.display_path(path)} is not valid JSON: {err.msg} "
+                         f"(line {err.lineno}, column {err.colno})") from None
     if isinstance(data, dict) and isinstance(data.get("records"), list):
         data = data["records"]
     if not isinstance(data, list):
         raise ValueError(f"dataset {runs.display_path(path)} must hold a JSON list of records")
-    base = path.parent
+    return data
+
+
+def _record(rec: Any, src: str, base: Path, check_images: bool
+            ) -> tuple[VaseRecord | None, list[BadRecord]]:
+    """One record of any supported format, or why it is bad."""
+    if not isinstance(rec, dict):
+        return None, [BadRecord(src, "not a JSON object")]
+    images = rec.get("images", rec.get("image"))
+    if isinstance(images, str):
+        images = [images]
+    if isinstance(images, list):
+        images = [x.get("path", x.get("image")) if isinstance(x, dict) else x for x in images]
+    if not images or not all(isinstance(x, str) and x.strip() for x in images):
+        return None, [BadRecord(src, "no image paths")]
+    paths = [_resolve_image(x, base) for x in images]
+    problems = [r for r in (check_image(p) if check_images else None for p in paths) if r]
+    if problems:
+        return None, [BadRecord(src, "; ".join(problems))]
+    caption = rec.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        return None, [BadRecord(src, f"caption is not text (got {type(caption).__name__} "
+                                     f"{caption!r})")]
+    caption = (caption or "").strip()
+    turns = rec.get("messages", rec.get("conversations"))
+    messages = None
+    if turns is not None and not (caption and "messages" not in rec):
+        # a chat record (ms-swift / sharegpt), or the original's with no caption
+        messages, why = parse_turns(turns)
+        if messages is None:
+            if not caption:
+                return None, [BadRecord(src, f"no caption, and the conversation is unusable: "
+                                             f"{why}")]
+        else:
+            tags = sum(m["content"].count("<image>") for m in messages)
+            if "messages" in rec or tags:
+                if tags != len(paths):
+                    return None, [BadRecord(src, f"{tags} <image> tag(s) in the conversation "
+                                                 f"but {len(paths)} image(s)")]
+            else:  # the original put the image outside the text: add the tags
+                first = next(m for m in messages if m["role"] == "user")
+                first["content"] = "<image>" * len(paths) + first["content"]
+            if not caption:
+                caption = messages[-1]["content"].strip()
+    elif not caption:
+        return None, [BadRecord(src, "no caption and no conversation")]
+    attrs = {k: rec[k] for k in ATTRIBUTE_COLUMNS if rec.get(k)}
+    attrs = {**caption_attributes(caption), **attrs}
+    vase = is_vase_caption(caption)
+    out = VaseRecord(paths, caption, rec.get("id") or rec.get("vase_id"), attrs, messages,
+                     src, vase)
+    return out, ([] if vase else [BadRecord(src, NO_REWARD_CAPTION, scope="grpo")])
+
+
+def from_records_file(path: str | Path, check_images: bool = True) -> VaseDataset:
+    """Read a JSON/JSON-lines file of records in the original's, ms-swift's or
+    LLaMA-Factory's format (see the module docstring)."""
+    path = runs.resolve(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"dataset {runs.display_path(path)} does not exist; pass a JSON file holding a "
+            f"list of records ({{\"images\": [...], \"caption\": \"...\"}}, or ms-swift / "
+            f"LLaMA-Factory messages)")
+    data = _read_records(path)
     good, bad = [], []
     for i, rec in enumerate(data):
-        src = f"{path.name}[{i}]"
-        if not isinstance(rec, dict):
-            bad.append(BadRecord(src, "not a JSON object"))
-            continue
-        images = rec.get("images", rec.get("image"))
-        if isinstance(images, str):
-            images = [images]
-        if not images or not all(isinstance(x, str) and x.strip() for x in images):
-            bad.append(BadRecord(src, "no image paths"))
-            continue
-        paths = [_resolve_image(x, base) for x in images]
-        problems = [r for r in (check_image(p) if check_images else None for p in paths) if r]
-        if problems:
-            bad.append(BadRecord(src, "; ".join(problems)))
-            continue
-        caption = rec.get("caption")
-        caption = caption.strip() if isinstance(caption, str) else ""
-        messages = None
-        if not caption:
-            messages = conversation_messages(rec.get("conversations"))
-            if messages is None:
-                bad.append(BadRecord(src, "empty caption and no assistant turn in "
-                                          "conversations"))
-                continue
-            caption = [m["content"] for m in messages if m["role"] == "assistant"][-1].strip()
-        attrs = {k: rec[k] for k in ATTRIBUTE_COLUMNS if rec.get(k)}
-        attrs = {**caption_attributes(caption), **attrs}
-        good.append(VaseRecord(paths, caption, rec.get("id") or rec.get("vase_id"), attrs,
-                               messages))
+        record, problems = _record(rec, f"{path.name}[{i}]", path.parent, check_images)
+        bad += problems
+        if record is not None:
+            good.append(record)
     return VaseDataset(good, bad, runs.display_path(path))
+
 
 
 def load_captions(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -239,7 +316,11 @@ def load_captions(path: str | Path) -> dict[str, dict[str, Any]]:
         raise FileNotFoundError(
             f"captions file {runs.display_path(path)} does not exist; pass the corpus' "
             f"vases.json or a JSON mapping vase id -> caption")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"captions file {runs.display_path(path)} is not valid JSON: "
+                         f"{err.msg} (line {err.lineno}, column {err.colno})") from None
     if isinstance(data, dict) and isinstance(data.get("vases"), list):
         data = data["vases"]
     out: dict[str, dict[str, Any]] = {}
@@ -260,7 +341,8 @@ def from_best_views(images_dir: str | Path, captions: str | Path | dict | None =
                     pattern: str = VIEW_PATTERN, check_images: bool = True) -> VaseDataset:
     """Pair the images of a best_views/ folder with their vase's caption (by UUID)."""
     folder = runs.resolve(images_dir)
-    files = discover_images(folder)
+    found = discover_images(folder)
+    files = found.files
     if captions is None:
         from vaselib.stages import ParameterError
 
@@ -272,29 +354,39 @@ def from_best_views(images_dir: str | Path, captions: str | Path | dict | None =
                  for k, v in captions.items()}
     else:
         vases = load_captions(captions)
-    rx = re.compile(pattern)
-    good, bad = [], []
+    if not files:
+        raise FileNotFoundError(f"no images in {runs.display_path(folder)}; pass the "
+                                f"best_views/ folder of stage 04")
+    rx = filenames.compile_pattern(pattern)
+    good, bad = [], [BadRecord(s["file"], s["reason"]) for s in found.skipped]
     for f in files:
         src = runs.display_path(f)
-        m = rx.match(f.name)
-        if not m:
-            bad.append(BadRecord(src, "file name does not match <UUID>_<view>_ac001001.jpg"))
+        name = filenames.parse_view_name(f.name, rx)
+        if name is None:
+            bad.append(BadRecord(src, f"file name does not match the pattern {pattern!r}"))
             continue
-        vid = m.group("vase_id")
+        vid = name.vase_id
         vase = vases.get(vid.lower())
         caption = (vase or {}).get("caption")
-        if not isinstance(caption, str) or not caption.strip():
-            bad.append(BadRecord(src, f"no caption for vase {vid}" if vase is None
-                                 else f"empty caption for vase {vid}"))
+        if vase is None:
+            bad.append(BadRecord(src, f"no caption for vase {vid}"))
+            continue
+        if caption is not None and not isinstance(caption, str):
+            bad.append(BadRecord(src, f"caption of vase {vid} is not text (got "
+                                      f"{type(caption).__name__} {caption!r})"))
+            continue
+        if not caption or not caption.strip():
+            bad.append(BadRecord(src, f"empty caption for vase {vid}"))
             continue
         problem = check_image(f) if check_images else None
         if problem:
             bad.append(BadRecord(src, problem))
             continue
-        good.append(VaseRecord([f], caption.strip(), vid, vase_attributes(vase)))
-    if not files:
-        raise FileNotFoundError(f"no images in {runs.display_path(folder)}; pass the "
-                                f"best_views/ folder of stage 04")
+        vase_caption = is_vase_caption(caption)
+        good.append(VaseRecord([f], caption.strip(), vid, vase_attributes(vase), None, src,
+                               vase_caption))
+        if not vase_caption:
+            bad.append(BadRecord(src, NO_REWARD_CAPTION, scope="grpo"))
     return VaseDataset(good, bad, runs.display_path(folder))
 
 
@@ -337,7 +429,7 @@ def load_records(dataset: str | None = None, images_dir: str | None = None,
     from vaselib.stages import ParameterError
 
     if dataset is not None:
-        return from_original_records(dataset)
+        return from_records_file(dataset)
     if images_dir is not None:
         return from_best_views(images_dir, captions)
     if captions is not None:
@@ -349,7 +441,7 @@ def load_records(dataset: str | None = None, images_dir: str | None = None,
 
 def original_records(ds: VaseDataset, relative_to: str | Path | None = None) -> list[dict]:
     """``ds`` as the original's JSON records ``{images, caption, conversations}`` (image paths
-    relative to ``relative_to`` when given), the format :func:`from_original_records` reads."""
+    relative to ``relative_to`` when given), the format :func:`from_records_file` reads."""
     out = []
     for rec in ds.records:
         images = [str(Path(p).relative_to(relative_to)) if relative_to is not None
@@ -400,8 +492,20 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
+def dataset_info() -> dict[str, Any]:
+    """A LLaMA-Factory ``dataset_info.json`` entry for ``sft.jsonl`` (sharegpt format with
+    OpenAI-style role/content tags), so the same set trains there."""
+    return {DATASET_NAME: {
+        "file_name": SFT_FILE, "formatting": "sharegpt",
+        "columns": {"messages": "messages", "images": "images"},
+        "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                 "assistant_tag": "assistant", "system_tag": "system"}}}
+
+
 def write_datasets(ds: VaseDataset, folder: str | Path) -> DataFiles:
-    """Write sft.jsonl, grpo.jsonl and bad_records.json into ``folder``."""
+    """Write sft.jsonl, grpo.jsonl, bad_records.json and dataset_info.json into ``folder``."""
+    from vaselib.files import atomic_write_json
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if not ds.records:
@@ -409,11 +513,42 @@ def write_datasets(ds: VaseDataset, folder: str | Path) -> DataFiles:
         raise ValueError(f"no usable training records in {ds.source}"
                          + (f" (bad records: {reasons})" if reasons else ""))
     _write_jsonl(folder / SFT_FILE, (sft_row(r) for r in ds.records))
-    _write_jsonl(folder / GRPO_FILE, (grpo_row(r) for r in ds.records))
-    runs.write_json(folder / BAD_FILE, {"source": ds.source, "count": len(ds.bad),
-                                        "records": [b.to_dict() for b in ds.bad]})
+    _write_jsonl(folder / GRPO_FILE, (grpo_row(r) for r in ds.records if r.reward_reference))
+    runs.write_json(folder / BAD_FILE, {
+        "source": ds.source, "count": sum(b.scope == "all" for b in ds.bad),
+        "grpo_only": sum(b.scope == "grpo" for b in ds.bad),
+        "records": [b.to_dict() for b in ds.bad]})
+    atomic_write_json(folder / DATASET_INFO_FILE, dataset_info())
     return DataFiles(folder, folder / SFT_FILE, folder / GRPO_FILE, folder / BAD_FILE,
-                     len(ds.records), len(ds.bad), ds.source)
+                     len(ds.records), sum(b.scope == "all" for b in ds.bad), ds.source)
+
+
+def image_tokens(max_pixels: int) -> int:
+    """Qwen2.5-VL's largest number of image tokens for one image within ``max_pixels``:
+    one token per 28×28 pixels after ``smart_resize``."""
+    return max(1, max_pixels // (28 * 28))
+
+
+def check_lengths(ds: VaseDataset, model_dir: str | Path, max_length: int,
+                  max_pixels: int) -> VaseDataset:
+    """Move records whose chat (text tokens + image tokens + the template's markers) is
+    longer than ``max_length`` to the bad records, before training."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    keep = []
+    for rec in ds.records:
+        messages = sft_row(rec)["messages"]
+        text = "".join(m["content"].replace("<image>", "") for m in messages)
+        n = (len(tok(text)["input_ids"]) + len(rec.images) * (image_tokens(max_pixels) + 2)
+             + 5 * (len(messages) + 1) + 20)          # role markers and the default system
+        if n > max_length:
+            ds.bad.append(BadRecord(rec.source or str(rec.images[0]),
+                                    f"too long: about {n} tokens > max_length {max_length}"))
+        else:
+            keep.append(rec)
+    ds.records = keep
+    return ds
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

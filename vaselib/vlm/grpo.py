@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.vlm import data as vdata
 from vaselib.vlm import lora, swift_run
 from vaselib.vlm.params import GrpoParams
@@ -76,12 +76,28 @@ def prepare_model(p: GrpoParams, out: Path, progress: bool) -> tuple[str, bool, 
 
         raise ParameterError("neither sft_dir nor model is set: give stage 05's output folder "
                              "(sft_dir) or an already merged SFT model folder (model)")
-    ckpt = runs.recorded_output(sft_dir, "final_checkpoint", "05_sft", param="sft_dir")
+    ckpt = outputs.recorded_output(sft_dir, "final_checkpoint", "05_sft", param="sft_dir")
     if not lora.is_adapter(ckpt):  # stage 05 trained fully: the checkpoint is the model
         return str(ckpt), True, None, sft_dir
     merged = lora.merge_lora(ckpt, out / "sft_merged", torch_dtype=p.torch_dtype,
                              work_dir=out, progress=progress)
     return str(merged.path), True, merged.path, sft_dir
+
+
+def _remove_previous_training(out: Path) -> None:
+    """Remove what an earlier run of this stage's ms-swift training left in ``out`` (the
+    folder's manifest says these are this stage's; the merged SFT model is kept)."""
+    import shutil
+
+    for child in out.iterdir():
+        if child.name in ("sft_merged", "data", "logs", "system_prompt.txt", ".vaselib-stage.json"):
+            continue
+        if child.name in ("args.json", "logging.jsonl", "completions.jsonl", "runs", "images",
+                          "README.md", "last-checkpoint") or child.name.startswith("checkpoint-"):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir: Path
@@ -161,8 +177,13 @@ def reward_key(entry: dict[str, Any]) -> str | None:
 
 def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
     """Merge the SFT model, run ``swift rlhf --rlhf_type grpo``, read rewards and completions."""
-    out = runs.resolve(p.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
+    out = folder.folder
+    for name in ("sft_dir", "model", "dataset", "images_dir"):
+        value = getattr(p, name)
+        if value and runs.resolve(value).exists():
+            outputs.require_complete(value, name)
+    folder.begin_in_place(keep_previous=True)   # the merged SFT model is reused when it fits
     with runs.timer() as t:
         plugin = plugin_file()
         model, is_local, merged, sft_dir = prepare_model(p, out, progress)
@@ -172,13 +193,17 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
             files = vdata.write_datasets(ds, out / "data")
             prompts_file, bad = files.grpo, files.bad_records
         elif sft_dir is not None:
-            prompts_file = runs.recorded_output(sft_dir, "grpo_data", "05_sft", param="sft_dir")
+            prompts_file = outputs.recorded_output(sft_dir, "grpo_data", "05_sft", param="sft_dir")
         else:
             from vaselib.stages import ParameterError
 
             raise ParameterError("no prompts: give dataset (or images_dir + captions), or "
                                  "sft_dir, whose GRPO set is used")
         n_prompts = len(vdata.read_jsonl(prompts_file))
+        if n_prompts == 0:
+            raise ValueError(f"the GRPO prompts {runs.display_path(prompts_file)} are empty: no "
+                             f"record has a vase caption the reward can score (see "
+                             f"bad_records.json: \"{vdata.NO_REWARD_CAPTION}\")")
         if p.system is not None:
             system = runs.resolve(p.system)
             if not system.is_file():
@@ -187,7 +212,7 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
         else:
             system = out / "system_prompt.txt"
             system.write_text(SYSTEM_PROMPT + "\n", encoding="utf-8")
-        swift_run.clear_swift_outputs(out)
+        _remove_previous_training(out)
         args = grpo_args(p, model, prompts_file, system, out)
         env = swift_run.swift_env(p, model, is_local)
         env["VASELIB_REWARD_SIMILARITY"] = p.reward_similarity
@@ -212,7 +237,6 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
                  "swift_args": out / "logs" / "swift_rlhf_args.json"},
         inputs={"model": result.model, "prompts": prompts_file, "reward_plugin": plugin,
                 "sft_dir": sft_dir},
-        seconds=t["seconds"],
-        notes=(["tiny random offline model: rewards show the loop runs, not caption quality"]
-               if p.model is None and p.sft_dir is None else []))
+        seconds=t["seconds"])
+    folder.finish_in_place()
     return result

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.vlm.lora import changed_tensors, is_adapter, merge_lora, parameter_count
 
 STAGE = "07_merge"
@@ -51,7 +51,7 @@ def _first_example(sft_dir: Path | None) -> tuple[Path | None, str | None]:
 
     if sft_dir is None:
         return None, None
-    path = runs.recorded_output(sft_dir, "sft_data", "05_sft", param="sft_dir")
+    path = outputs.recorded_output(sft_dir, "sft_data", "05_sft", param="sft_dir")
     rows = vdata.read_jsonl(path)
     if not rows:
         return None, None
@@ -64,25 +64,29 @@ def run(p, *, progress: bool = True) -> MergeResult:
     from vaselib.stages import ParameterError
     from vaselib.vlm import infer, megatron
 
-    out = runs.resolve(p.output_dir)
     if p.to_mcore:  # fail before any work when this machine cannot convert
         megatron.require_environment()
+    folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
+    out = folder.folder
     sft_dir = runs.input_path(p.sft_dir, "sft_dir", "stage 05's output folder") \
         if p.sft_dir else None
     if p.adapters is not None:
         adapters = runs.input_path(p.adapters, "adapters", "a LoRA checkpoint folder")
     elif sft_dir is not None:
-        adapters = runs.recorded_output(sft_dir, "final_checkpoint", "05_sft", param="sft_dir")
+        adapters = outputs.recorded_output(sft_dir, "final_checkpoint", "05_sft", param="sft_dir")
     else:
         raise ParameterError("neither adapters nor sft_dir is set: give a LoRA checkpoint "
                              "folder (adapters) or stage 05's output folder (sft_dir)")
-    out.mkdir(parents=True, exist_ok=True)
+    for name, value in (("sft_dir", sft_dir), ("adapters", adapters), ("grpo_dir", p.grpo_dir)):
+        if value:
+            outputs.require_complete(value, name)
+    folder.begin_in_place(keep_previous=True)   # merged/ is reused when its inputs match
     with runs.timer() as t:
         merged = merge_lora(adapters, out / "merged", p.base_model, p.torch_dtype,
                             work_dir=out, progress=progress)
         final_model, grpo_model = merged.path, None
         if p.grpo_dir is not None:
-            ckpt = runs.recorded_output(p.grpo_dir, "final_checkpoint", "06_grpo",
+            ckpt = outputs.recorded_output(p.grpo_dir, "final_checkpoint", "06_grpo",
                                         param="grpo_dir")
             if is_adapter(ckpt):
                 grpo_model = merge_lora(ckpt, out / "merged_grpo", None, p.torch_dtype,
@@ -130,4 +134,5 @@ def run(p, *, progress: bool = True) -> MergeResult:
         seconds=t["seconds"],
         notes=[status] + (["merge reused: the merged folder already matched these inputs"]
                           if merged.reused else []))
+    folder.finish_in_place()
     return result

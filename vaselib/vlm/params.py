@@ -99,7 +99,9 @@ class SftParams(StageParams):
     split_dataset_ratio: float = Field(0.05, ge=0, lt=1, description="share held out for "
                                                                      "validation (paper 0.01)")
     resume_from_checkpoint: Optional[str] = Field(
-        None, description="an ms-swift checkpoint-N folder to continue training from")
+        "auto", description="auto: continue an interrupted run in output_dir from its last "
+                            "complete checkpoint; an ms-swift checkpoint-N folder to continue "
+                            "from; None: always start afresh")
     seed: int = Field(42, ge=0, description="seed of ms-swift (data split, shuffling, init)")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaselib import runs
+from vaselib import outputs, runs, stages
 from vaselib.vlm import data as vdata
 from vaselib.vlm import swift_run
 from vaselib.vlm.params import SftParams
@@ -79,8 +79,6 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
         "dataset_num_proc": p.dataset_num_proc,
         "split_dataset_ratio": p.split_dataset_ratio,
         "gradient_checkpointing": p.gradient_checkpointing,
-        "resume_from_checkpoint": (str(runs.resolve(p.resume_from_checkpoint))
-                                   if p.resume_from_checkpoint else None),
         "seed": p.seed,
         "data_seed": p.seed,
         "report_to": ["tensorboard"],
@@ -97,23 +95,23 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
 
 def run(p: SftParams, *, progress: bool = True) -> SftResult:
     """Convert the data, run ``swift sft`` and summarise the training."""
-    out = runs.resolve(p.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
+    out = folder.folder
     with runs.timer() as t:
-        ds = vdata.load_records(p.dataset, p.images_dir, p.captions)
-        files = vdata.write_datasets(ds, out / "data")
+        for name in ("dataset", "images_dir"):
+            if getattr(p, name):
+                outputs.require_complete(getattr(p, name), name)
         model, is_local = swift_run.resolve_model(p.model)
-        if p.resume_from_checkpoint:
-            ckpt = runs.resolve(p.resume_from_checkpoint)
-            if not (ckpt / "trainer_state.json").is_file():
-                raise FileNotFoundError(
-                    f"resume_from_checkpoint {runs.display_path(ckpt)} is not an ms-swift "
-                    f"checkpoint folder (no trainer_state.json); pass a checkpoint-N folder")
-        else:
-            swift_run.clear_swift_outputs(out)
+        ds = vdata.load_records(p.dataset, p.images_dir, p.captions)
+        if is_local:
+            ds = vdata.check_lengths(ds, model, p.max_length, p.max_pixels)
+        resume, note = _resume_source(p, folder)
+        folder.begin_in_place(keep_previous=resume is not None and resume.parent == out)
+        files = vdata.write_datasets(ds, out / "data")
         args = sft_args(p, model, files.sft, out)
-        swift_run.run_swift("sft", args, swift_run.swift_env(p, model, is_local), out, progress=progress,
-                            desc="05 sft")
+        args["resume_from_checkpoint"] = str(resume) if resume is not None else None
+        swift_run.run_swift("sft", args, swift_run.swift_env(p, model, is_local), out,
+                            progress=progress, desc="05 sft")
         history, final = swift_run.read_logging(out)
     val_file = out / "val_dataset.jsonl"
     n_val = len(vdata.read_jsonl(val_file)) if val_file.is_file() else 0
@@ -138,7 +136,29 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
                  "logging": out / "logging.jsonl", "tensorboard": out / "runs",
                  "swift_args": out / "logs" / "swift_sft_args.json"},
         inputs={"model": result.model, "data": ds.source},
-        seconds=t["seconds"],
-        notes=(["tiny random offline model: the loss shows the pipeline runs, not caption "
-                "quality"] if p.model is None else []))
+        seconds=t["seconds"], notes=[note] if note else [])
+    folder.finish_in_place()
     return result
+
+
+def _resume_source(p: SftParams, folder: outputs.StageOutputs) -> tuple[Path | None, str]:
+    """``resume_from_checkpoint`` as a folder: a checkpoint-N given, or with ``auto`` the
+    last complete checkpoint of an interrupted run of this stage in ``output_dir``."""
+    value = p.resume_from_checkpoint
+    if value is None:
+        return None, ""
+    if value != "auto":
+        ckpt = runs.input_path(value, "resume_from_checkpoint", "an ms-swift checkpoint-N "
+                               "folder")
+        if not swift_run.checkpoint_is_complete(ckpt):
+            raise FileNotFoundError(
+                f"resume_from_checkpoint {runs.display_path(ckpt)} is not a complete ms-swift "
+                f"checkpoint folder (no readable trainer_state.json); pass a checkpoint-N folder")
+        return ckpt, f"resumed from {runs.display_path(ckpt)}"
+    previous = folder.previous or {}
+    if previous.get("stage") != STAGE or previous.get("complete", True):
+        return None, ""
+    ckpt = swift_run.last_complete_checkpoint(folder.folder)
+    if ckpt is None:
+        return None, "not resumed: the interrupted run left no complete checkpoint"
+    return ckpt, f"resumed the interrupted run from {runs.display_path(ckpt)}"

@@ -35,11 +35,6 @@ from tqdm.auto import tqdm
 from vaselib import runs
 from vaselib.vlm import tiny
 
-# What a previous ms-swift run leaves in its output folder (removed before a fresh run).
-SWIFT_OUTPUTS = ("args.json", "logging.jsonl", "completions.jsonl", "val_dataset.jsonl",
-                 "last-checkpoint", "runs", "images", "README.md")
-
-
 class SwiftError(RuntimeError):
     """ms-swift failed; the message ends with the tail of its log."""
 
@@ -56,18 +51,28 @@ def is_local_model(model: str | os.PathLike) -> bool:
     return runs.resolve(model).exists()
 
 
-def clear_swift_outputs(folder: Path) -> None:
-    """Remove what an earlier ms-swift run wrote into ``folder`` (checkpoints, logs)."""
-    import shutil
+def checkpoint_is_complete(folder: str | Path) -> bool:
+    """True when an ms-swift/transformers checkpoint folder was written to the end: the
+    trainer saves ``trainer_state.json`` last, so a readable one means the rest is there."""
+    try:
+        state = json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state
 
-    if not folder.is_dir():
-        return
-    for child in folder.iterdir():
-        if child.name in SWIFT_OUTPUTS or child.name.startswith("checkpoint-"):
-            if child.is_symlink() or child.is_file():
-                child.unlink()
-            else:
-                shutil.rmtree(child)
+
+def last_complete_checkpoint(folder: str | Path) -> Path | None:
+    """The complete ``checkpoint-N`` with the highest N in ``folder`` (half-written ones, from
+    a run killed while saving, are passed over)."""
+    found = []
+    for child in Path(folder).glob("checkpoint-*"):
+        step = child.name.split("-", 1)[1]
+        if step.isdigit() and child.is_dir() and not child.is_symlink():
+            found.append((int(step), child))
+    for _, child in sorted(found, reverse=True):
+        if checkpoint_is_complete(child):
+            return child
+    return None
 
 
 def write_args_file(path: Path, args: Mapping[str, Any], env: Mapping[str, str]) -> Path:
