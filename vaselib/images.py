@@ -182,18 +182,16 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 
 def _open_checked(path: str | Path, max_pixels: int) -> Image.Image:
-    """Open lazily and refuse an image over ``max_pixels`` before decoding it."""
-    if max_pixels > 2 * DEFAULT_MAX_PIXELS:
-        # PIL refuses images over twice its own limit at open time: lift it for this call
-        with _PIL_LIMIT_LOCK:
-            saved = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            try:
-                im = Image.open(path)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-    else:
-        im = Image.open(path)
+    """Open lazily (the header only) and refuse an image over ``max_pixels`` before
+    decoding it.  PIL's own bomb check is replaced by this one for the call (under a lock;
+    the process-wide setting is restored at once)."""
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
     w, h = im.size
     if w * h > max_pixels:
         im.close()
@@ -210,12 +208,12 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
         raise ImageLoadError(path, f"dangling symlink (points to {os.readlink(p)}, which does "
                                    f"not exist)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _open_checked(path, max_pixels) as im:
+        with _open_checked(path, max_pixels) as im:
+            with warnings.catch_warnings():   # checked above against max_pixels
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 im.load()
-                im = ImageOps.exif_transpose(im)
-                return to_rgb(im)
+            im = ImageOps.exif_transpose(im)
+            return to_rgb(im)
     except ImageLoadError:
         raise
     except FileNotFoundError:

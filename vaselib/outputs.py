@@ -115,7 +115,12 @@ class StageOutputs:
     # -- before work ---------------------------------------------------------------------
     def _recorded(self) -> set[str]:
         if self.previous and self.previous.get("stage") == self.stage:
-            return set(self.previous.get("items") or [])
+            items = set(self.previous.get("items") or [])
+            if not self.previous.get("complete") and self.previous.get("in_place"):
+                # an interrupted in-place run: its start made sure nothing foreign was in
+                # the way, so every output name now present was written by it
+                items |= {c.name for c in self.folder.iterdir() if _matches(c.name, self.owned)}
+            return items
         if self.previous is None and _summary_stage(self.folder) == self.stage:
             # a folder of this stage from before manifests: its summary says whose it is
             return {c.name for c in self.folder.iterdir() if _matches(c.name, self.owned)}
@@ -156,9 +161,12 @@ class StageOutputs:
             raise RuntimeError("commit() without begin_staged()")
         produced = sorted(c.name for c in self.staging.iterdir() if c.name != STAGING_MARKER)
         old = self._recorded()
-        self._write_manifest(sorted(old | set(produced)), complete=False)
         trash = self.staging / ".replaced"
         trash.mkdir()
+        summary = self.folder / runs.SUMMARY_FILE
+        if summary.exists() and runs.SUMMARY_FILE in old | {runs.SUMMARY_FILE}:
+            os.replace(summary, trash / runs.SUMMARY_FILE)    # first: no stale claim left
+        self._write_manifest(sorted(old | set(produced)), complete=False)
         for name in sorted(old | set(produced)):
             target = self.folder / name
             if (target.exists() or target.is_symlink()) and name in old | {runs.SUMMARY_FILE}:
@@ -193,7 +201,7 @@ class StageOutputs:
         """Mark the folder incomplete and (unless ``keep_previous``, e.g. to resume) remove
         the previous run's recorded items."""
         old = self._recorded()
-        self._write_manifest(sorted(old), complete=False)
+        self._write_manifest(sorted(old), complete=False, in_place=True)
         (self.folder / runs.SUMMARY_FILE).unlink(missing_ok=True)
         if not keep_previous:
             for name in sorted(old):
@@ -202,7 +210,8 @@ class StageOutputs:
                     shutil.rmtree(target)
                 elif target.exists() or target.is_symlink():
                     target.unlink()
-        self.previous = {"stage": self.stage, "items": [] if not keep_previous else sorted(old)}
+        self.previous = {"stage": self.stage, "complete": False, "in_place": True,
+                         "items": [] if not keep_previous else sorted(old)}
 
     def finish_in_place(self) -> list[str]:
         """Record what the stage wrote (its owned names now present) and mark it complete."""
@@ -212,9 +221,11 @@ class StageOutputs:
         return produced
 
     # -- manifest ------------------------------------------------------------------------
-    def _write_manifest(self, items: Sequence[str], *, complete: bool) -> None:
+    def _write_manifest(self, items: Sequence[str], *, complete: bool,
+                        in_place: bool = False) -> None:
         atomic_write_json(self.folder / MANIFEST, {
-            "stage": self.stage, "complete": complete, "items": list(items),
+            "stage": self.stage, "complete": complete, "in_place": in_place,
+            "items": list(items),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "pid": os.getpid()})
 
 
@@ -226,7 +237,7 @@ def require_complete(path: str | Path, name: str) -> None:
         manifest = read_manifest(folder)
         if manifest is None:
             continue
-        if not manifest.get("complete"):
+        if not manifest.get("complete") or not (folder / runs.SUMMARY_FILE).is_file():
             raise IncompleteInput(
                 f"{name} = {runs.display_path(p)} is the output of an unfinished run of stage "
                 f"{manifest.get('stage')} (interrupted, or still running): re-run stage "

@@ -33,7 +33,8 @@ import torch
 from vaselib import runs
 
 PRETRAINED_TAG = "vaselib-synthetic"
-MODEL_FORMAT = 1    # bump when the training code changes what a config produces
+MODEL_FORMAT = 2    # bump when the training code changes what a config produces
+# 2: the anchor term averages raw prompt features (the original's formula, as scored)
 
 # Small open_clip architectures (open_clip model configs).  ``vase-tiny-rn`` is the demo
 # model; ``vase-micro-vit`` (a one-layer ViT on 32 px) is for fast tests.
@@ -254,7 +255,8 @@ def anchor_loss(img: torch.Tensor, prompt_emb: torch.Tensor, n_high: int,
                 intact: torch.Tensor, margin: float = 0.1) -> torch.Tensor:
     """Hinge loss on the stage-03 score with the original prompts, boundary at 0.
 
-    score = cos(img, mean high prompt) − cos(img, mean low prompt); intact images are
+    score = cos(img, H) − cos(img, L) with H, L the normalised means of the prompts' *raw*
+    text features (the original's formula, as stage 03 scores); intact images are
     pushed above +margin and fragments below −margin (and then left alone), so "closer to
     the high prompts than to the low ones" (threshold 0) is what the demo model learns to
     mean, while the contrastive term alone decides which view looks most "frontal".
@@ -336,7 +338,7 @@ def _train(config: DemoTrainConfig, device: str, progress: bool) -> tuple[torch.
         txt = model.encode_text(tokenizer(texts).to(device), normalize=True)
         loss = contrastive_loss(img, txt, model.logit_scale.exp().clamp(max=100), match)
         if config.anchor_weight:
-            pe = model.encode_text(prompt_tokens, normalize=True)
+            pe = model.encode_text(prompt_tokens)   # raw: stage 03 averages raw features
             loss = loss + config.anchor_weight * anchor_loss(
                 img, pe, len(HIGH_PROMPTS), intact_all[idx].to(device), config.anchor_margin)
         opt.zero_grad(set_to_none=True)
