@@ -4,8 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaselib.evaluation.intervals import (bootstrap, paired_bootstrap, percentile_interval,
-                                          resamples)
+from vaselib.evaluation.intervals import (
+    bootstrap,
+    paired_bootstrap,
+    percentile_interval,
+    resamples,
+)
 
 
 def _mean_of(values):

@@ -12,9 +12,17 @@ import pytest
 
 from vaselib.evaluation import original
 from vaselib.evaluation.fid import ResampledFid, trace_sqrt_product
-from vaselib.evaluation.original import (fid_condition, fid_score, jaccard, lexical_similarity,
-                                         model_name, overall_score, recall_at_k,
-                                         recall_at_k_tie_aware, retrieval_ranks)
+from vaselib.evaluation.original import (
+    fid_condition,
+    fid_score,
+    jaccard,
+    lexical_similarity,
+    model_name,
+    overall_score,
+    recall_at_k,
+    recall_at_k_tie_aware,
+    retrieval_ranks,
+)
 
 EPS = original.FID_RIDGE
 
@@ -81,7 +89,19 @@ def test_resample_copies_of_own_pair_are_not_competitors():
     for _ in range(20):
         idx = rng.integers(0, 5, size=5)
         above, before, tied = retrieval_ranks(s, idx)
-        assert original.hits_at_k(above, before, tied, 1).mean() == 1.0
+        assert original.hits_at_k(above, before, tied, 1, "stable").mean() == 1.0
+        assert original.hits_at_k(above, before, tied, 1, "expected").mean() == 1.0
+
+
+def test_hits_per_row_by_hand():
+    ranks = retrieval_ranks(S_TIES)
+    # stable: row 0 first of its tie, row 1 alone on top, row 2 behind both tied columns
+    assert original.hits_at_k(*ranks, 1, "stable").tolist() == [1.0, 1.0, 0.0]
+    assert original.hits_at_k(*ranks, 2, "stable").tolist() == [1.0, 1.0, 0.0]
+    assert original.hits_at_k(*ranks, 1, "expected").tolist() == pytest.approx(
+        [1 / 2, 1.0, 1 / 3])
+    with pytest.raises(ValueError, match="ties"):
+        original.hits_at_k(*ranks, 1, "random")
 
 
 def test_recall_rejects_non_square():

@@ -58,11 +58,11 @@ def test_tokens_drop_punctuation_keep_hyphens():
         "attic", "black-figure", "c", "525", "bce"]
 
 
-REFS = ["Athenian black-figure lekythos, c. 525–475 BCE, depicting Herakles and the boar; "
-        "Marathon, Attica.",
+REFS = [("Athenian black-figure lekythos, c. 525–475 BCE, depicting Herakles and the boar; "
+         "Marathon, Attica."),
         "Corinthian aryballos, c. 600 BCE, depicting an owl."]
-GENS = ["Attic red-figure squat lekythos, c. 520–470 BCE, depicting Herakles and the boar; "
-        "Vulci, Etruria.",
+GENS = [("Attic red-figure squat lekythos, c. 520–470 BCE, depicting Herakles and the boar; "
+         "Vulci, Etruria."),
         "Corinthian aryballos showing an owl."]
 
 

@@ -14,8 +14,8 @@ a model with itself is exactly 0 with a zero-width interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterator, Mapping
 
 import numpy as np
 

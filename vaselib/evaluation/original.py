@@ -30,8 +30,8 @@ Over N matched pairs (gen_i, ref_i):
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -212,5 +212,5 @@ def overall_score(metrics: Mapping[str, float | None]) -> float:
 def model_name(generated_file: str | Path) -> str:
     """The generated file's name without a leading ``image_`` and the ``.json`` suffix."""
     name = Path(str(generated_file)).name
-    name = name[len("image_"):] if name.startswith("image_") else name
-    return name[:-len(".json")] if name.endswith(".json") else name
+    name = name.removeprefix("image_")
+    return name.removesuffix(".json")

@@ -13,9 +13,10 @@ empty caption, an id found twice) are kept as ``problems`` beside the pairs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Sequence
+from typing import Any
 
 from vaselib.runs import display_path
 
@@ -84,7 +85,7 @@ def image_id(name: str) -> str:
     parts = base.split("_")
     if len(parts) >= 3:
         return "_".join(parts[:2])
-    return base[:-len(".jpg")] if base.endswith(".jpg") else base
+    return base.removesuffix(".jpg")
 
 
 def source_name(source: str | Path | Sequence[Any]) -> str:
