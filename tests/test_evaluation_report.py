@@ -14,9 +14,10 @@ from vaselib.evaluation.encoders import (
     SentenceEmbeddings,
     encoder_name,
 )
+from vaselib.evaluation.intervals import Interval
 from vaselib.evaluation.original import ORIGINAL_METRICS
 from vaselib.evaluation.plots import metrics_bar_chart
-from vaselib.evaluation.report import markdown, write_report
+from vaselib.evaluation.report import markdown, outside_interval_notes, write_report
 
 GEN = ["red vase", "black-figure lekythos", "a kylix"]
 REF = ["red amphora", "black-figure lekythos", "the kylix"]
@@ -228,3 +229,11 @@ def test_resample_statistic_on_all_pairs_equals_the_headline():
     for metric in ("r_at_1", "r_at_5", "r_at_10", "fid_score", "overall_score"):
         assert resampled[metric] == pytest.approx(headline[metric], rel=1e-9), metric
     assert "r_at_1" not in errors
+
+
+def test_value_outside_its_interval_gets_a_note():
+    notes = outside_interval_notes(
+        {"fid_score": 0.10, "clip_score": 0.5},
+        {"fid_score": Interval(0.15, 0.22, 0.95, 100),
+         "clip_score": Interval(0.4, 0.6, 0.95, 100)})
+    assert len(notes) == 1 and notes[0].startswith("fid_score") and "spread" in notes[0]

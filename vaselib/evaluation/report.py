@@ -51,7 +51,9 @@ NOTES: tuple[str, ...] = (
      "tie-breaking."),
     "A metric that fails is null with its error in 'errors', never 0.0.",
     ("Intervals: seeded percentile bootstrap over pairs (resampled with replacement; R@k, "
-     "FID and BLEU recomputed on each resample); CIDEr-D keeps the IDF of the full set."),
+     "FID and BLEU recomputed on each resample); CIDEr-D keeps the IDF of the full set. "
+     "FID is biased under resampling (repeated pairs shrink the covariances), so its "
+     "interval may not contain its value."),
 )
 
 
@@ -107,8 +109,30 @@ def model_report(scores: ModelScores, matched: MatchedRecords, model: str,
                        "ground_truth_source": matched.ground_truth_source}
     out["encoders"] = dict(scores.encoders)
     out["settings"] = dict(settings)
-    out["notes"] = list(NOTES)
+    out["notes"] = list(NOTES) + outside_interval_notes(values, intervals)
     return out
+
+
+def outside_interval_notes(values: Mapping[str, float | None],
+                            intervals: Mapping[str, Interval]) -> list[str]:
+    """A note for each metric whose value lies outside its own percentile interval.
+
+    That happens for statistics biased under resampling with replacement: FID above all
+    (repeated pairs shrink the sample covariances), and set-level R@k a little (a resample has
+    fewer distinct distractors). Their interval then shows the spread, not a confidence
+    interval around the value.
+    """
+    notes = []
+    for name, interval in intervals.items():
+        value = values.get(name)
+        if value is None or interval.low is None or interval.high is None:
+            continue
+        if not interval.low <= value <= interval.high:
+            notes.append(f"{name}: the value {value:.4g} lies outside its bootstrap interval "
+                         f"[{interval.low:.4g}, {interval.high:.4g}]: the statistic is biased "
+                         f"under resampling with replacement, so read the interval as its "
+                         f"spread, not as a confidence interval around the value.")
+    return notes
 
 
 def original_fields(model_entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -230,6 +254,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         if m.get("fid_ill_conditioned"):
             lines.append(f"  - FID: {m['fid_ill_conditioned_reason']}")
         lines += [f"  - {p}" for p in match["problems"]]
+        lines += [f"  - note: {n}" for n in m.get("notes", [])[len(NOTES):]]
         lines += [f"  - error in `{k}`: {v}" for k, v in m["errors"].items()]
     lines.append("")
     return "\n".join(lines)
