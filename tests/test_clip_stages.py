@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -137,22 +136,21 @@ def test_widget_counts_match_the_stage_at_the_same_threshold(tmp_path):
     assert len(state["just_above"]) == 3 and len(state["just_below"]) == 3
     assert set(state["just_above"]).isdisjoint(state["just_below"])
     box = w.widget()                       # builds the ipywidgets without a browser
-    start = time.perf_counter()
-    w.update(float(np.percentile(r.scores, 80)))
-    assert time.perf_counter() - start < 1.0
+    high = w.update(float(np.percentile(r.scores, 80)))
+    assert high["accepted"] < state["accepted"]
     assert w._ui["hist"].value[:4] == b"\x89PNG" and len(w._ui["above"].children) == 3
+    assert f"accepted {high['accepted']}" in w._ui["counts"].value
     assert box is not None
 
 
-def test_widget_rethresholds_30k_scores_fast():
+def test_widget_counts_30k_scores_like_numpy():
     rng = np.random.default_rng(0)
     scores = rng.normal(0, 0.1, 30_000).astype(np.float32)
     w = widgets.ThresholdExplorer(scores, [f"f{i}.jpg" for i in range(30_000)], 0.0)
-    start = time.perf_counter()
-    for t in np.linspace(-0.2, 0.2, 20):
+    for t in np.linspace(-0.2, 0.2, 5):
         state = w.update(t)
-    assert (time.perf_counter() - start) / 20 < 0.1
-    assert state["accepted"] == int((scores >= 0.2).sum())
+        assert state["accepted"] == int((scores >= np.float32(t)).sum())
+        assert state["accepted"] + state["rejected"] == 30_000
 
 
 # ----------------------------------------------------------------------------- 04
@@ -223,11 +221,20 @@ def test_view_gallery_and_plots_draw(tmp_path):
     write_images(tmp_path / "imgs", n_vases=3, views=2)
     q = fragment_filter.run(_q(tmp_path, threshold=0.0), progress=False)
     b = best_view.run(_b(tmp_path), progress=False)
-    figs = [plots.score_histogram(q.scores, q.threshold, suggestions=q.analysis[
-        "suggested_thresholds"]), plots.threshold_gallery(q, k=2), plots.view_gallery(b, vases=2),
-        plots.best_score_histogram(b),
-        plots.similarity_scatter(q.scored.sim_high, q.scored.sim_low, q.accepted_mask)]
-    assert all(f.axes for f in figs)
+    gallery = plots.threshold_gallery(q, k=2)
+    n_above = min(2, int((q.scores >= q.threshold).sum()))
+    n_below = min(2, int((q.scores < q.threshold).sum()))
+    assert sum(bool(ax.images) for ax in gallery.axes) == n_above + n_below
+    views = plots.view_gallery(b, vases=2)
+    titles = [ax.get_title() for ax in views.axes if ax.get_title()]
+    assert sum("✓" in t for t in titles) == 2 and len(titles) == 4   # one chosen per vase
+    chosen = [c for c in b.choices[:2]]
+    for c in chosen:
+        assert any(f"view {c.selected_view}: {c.score:.3f} ✓" == t for t in titles)
+    hist = plots.score_histogram(q.scores, q.threshold,
+                                 suggestions=q.analysis["suggested_thresholds"])
+    bars = sum(p.get_height() for p in hist.axes[0].patches)
+    assert bars == len(q.scores)
 
 
 def test_params_reject_unknown_and_bad_values():

@@ -141,9 +141,15 @@ def _formats(tmp_path):
 
 
 def _reward(tmp_path):
-    from vaselib.vlm import reward
+    from vaselib.vlm.reward import VaseAccuracyReward
 
-    assert reward.PAPER_CONSTANTS["tau"] == 0.7 and "bonus_weight" in reward.VASELIB_CHOICES
+    ref = ("Athenian black-figure amphora, c. 540–530 BCE, depicting Herakles and the lion; "
+           "attributed to the Amasis Painter.")
+    wrong_technique = ref.replace("black-figure", "red-figure")
+    r = VaseAccuracyReward(similarity="lexical").score(wrong_technique, ref)
+    # the paper's weights: every dimension right but technique (weight 0.20)
+    assert r.per_dimension["technique"] == 0.0
+    assert r.weighted == pytest.approx(0.80, abs=1e-9)
 
 
 def _evaluation(tmp_path):
