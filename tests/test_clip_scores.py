@@ -74,7 +74,8 @@ def test_hf_folder_backend_matches_the_formula(tmp_path):
     np.testing.assert_allclose(sc.score, ref[order], atol=1e-5)
     np.testing.assert_allclose(sc.sim_high, rh[order], atol=1e-5)
     np.testing.assert_allclose(sc.sim_low, rl[order], atol=1e-5)
-    assert backend.kind == "hf" and len(backend.weights_sha256) == 64
+    assert backend.kind == "hf" and backend.weights_sha256.startswith("files:")
+    assert len(backend.weights_sha256) == len("files:") + 64
 
 
 def test_open_clip_backend_matches_plain_torch(tmp_path):

@@ -17,13 +17,16 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+_MEMO_LOCK = threading.Lock()
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_file",
-           "atomic_dir", "file_sha256", "temp_sibling"]
+           "atomic_dir", "file_sha256", "remembered_sha256", "temp_sibling"]
 
 
 def temp_sibling(path: str | Path, tag: str = "tmp") -> Path:
@@ -101,3 +104,31 @@ def file_sha256(path: str | Path) -> str:
     """SHA-256 (hex) of the bytes of ``path``; raises OSError when it cannot be read."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def remembered_sha256(paths, memo_file: str | Path) -> str:
+    """One SHA-256 over the contents of ``paths`` (in the order given), each file's hash
+    remembered in ``memo_file`` by its real path, size and modification time — so a
+    multi-gigabyte weights file is hashed once, not at every load."""
+    memo_file = Path(memo_file)
+    with _MEMO_LOCK:
+        try:
+            memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            memo = {}
+        h = hashlib.sha256()
+        changed = False
+        for p in paths:
+            real = os.path.realpath(p)
+            st = os.stat(real)
+            key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+            if key not in memo:
+                memo[key] = file_sha256(real)
+                changed = True
+            h.update(memo[key].encode())
+        if changed:
+            try:
+                atomic_write_json(memo_file, memo, indent=None)
+            except OSError:
+                pass                     # a read-only cache: hash again next time
+    return h.hexdigest()

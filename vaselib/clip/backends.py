@@ -44,6 +44,26 @@ def weights_hash(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def _weight_files(folder: Path) -> list[Path]:
+    """The files that hold a model folder's weights (and its config)."""
+    found = sorted(p for pat in ("*.safetensors", "*.bin", "*.pt", "*.pth")
+                   for p in folder.glob(pat))
+    return found + [p for p in (folder / "config.json", folder / "open_clip_config.json")
+                    if p.is_file()] if found else []
+
+
+def _files_hash(paths: list[Path]) -> str | None:
+    """The identity of weights loaded from files: their bytes' hash, computed once per file
+    (remembered by path, size and modification time) instead of hashing every tensor at
+    every load."""
+    if not paths:
+        return None
+    from vaselib import runs
+    from vaselib.files import remembered_sha256
+
+    return "files:" + remembered_sha256(paths, runs.cache_dir("weights") / "sha256.json")
+
+
 def _clean_repr(obj: Any) -> str:
     return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
 
@@ -213,7 +233,12 @@ def _open_clip_backend(model: str, pretrained: str | None, device: torch.device,
         raise BackendError(f"cannot load open_clip {model!r} with {pretrained!r}: {err}{hint}") \
             from None
     net.eval()
-    sha = weights_hash(net)
+    if model.startswith("local-dir:"):
+        sha = _files_hash(_weight_files(Path(model[len("local-dir:"):]))) or weights_hash(net)
+    elif pretrained_arg is not None and os.path.isfile(pretrained_arg):
+        sha = _files_hash([Path(pretrained_arg)])
+    else:
+        sha = weights_hash(net)
     net.to(device)
     pcfg = getattr(net.visual, "preprocess_cfg", None) or {}
     preprocess_id = json.dumps({"cfg": pcfg, "transform": _clean_repr(preprocess)},
@@ -268,7 +293,7 @@ def _hf_backend(model: str, device: torch.device) -> ClipBackend:
         processor = _image_processor(folder)
     except (OSError, ValueError) as err:
         raise BackendError(f"cannot load the HuggingFace CLIP folder {folder}: {err}") from None
-    sha = weights_hash(net)
+    sha = _files_hash(_weight_files(folder)) or weights_hash(net)
     net.to(device)
     pcfg = {k: v for k, v in processor.to_dict().items()
             if k not in ("processor_class", "image_processor_type", "_processor_class")}
