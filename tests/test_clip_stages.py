@@ -10,7 +10,6 @@ from PIL import Image
 
 from vaselib import runs
 from vaselib.clip import best_view, fragment_filter, widgets
-from vaselib.clip.backends import clear_loaded
 from vaselib.clip.params import DEFAULT_VIEW_PATTERN, BestViewParams, ClipQualityParams
 from vaselib.params import ParameterError, validate
 

@@ -1,7 +1,6 @@
 """The full run's wiring and its index page."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from vaselib import params, pipeline
 from vaselib.notebooks import StageRun

@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from vaselib.vlm import reward as reward_module  # noqa: E402
-from vaselib.vlm.reward import (TAU, WEIGHTS, VaseAccuracyReward, date_overlap,  # noqa: E402
+from vaselib.vlm.reward import (WEIGHTS, VaseAccuracyReward, date_overlap,  # noqa: E402
                                 length_penalty, repetition_share)
 
 REF = ("Athenian black-figure lekythos, c. 525–475 BCE, depicting Herakles and the boar; "

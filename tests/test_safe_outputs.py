@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 from badinputs import make_bad_corpus, name, snapshot
 from PIL import Image
 
-from vaselib import outputs, runs
+from vaselib import outputs
 from vaselib.clip import best_view, fragment_filter
 from vaselib.clip.params import BestViewParams, ClipQualityParams
 from vaselib.images import count_files, discover_images, open_image
