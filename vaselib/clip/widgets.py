@@ -146,12 +146,15 @@ class ThresholdExplorer:
                 "slider": slider, "hist": w.Image(format="png"), "counts": w.HTML(),
                 "below": w.HBox(), "above": w.HBox(),
             }
+            for name, part in self._ui.items():  # stable hooks for styling and browser tests
+                part.add_class(f"vaselib-threshold-{name}")
             slider.observe(lambda ch: self.update(ch["new"]), names="value")
             self.update(self.threshold)
         ui = self._ui
-        return w.VBox([ui["slider"], ui["counts"], ui["hist"],
-                       w.HTML("<b>just below the threshold (rejected)</b>"), ui["below"],
-                       w.HTML("<b>just above the threshold (accepted)</b>"), ui["above"]])
+        box = w.VBox([ui["slider"], ui["counts"], ui["hist"],
+                      w.HTML("<b>just below the threshold (rejected)</b>"), ui["below"],
+                      w.HTML("<b>just above the threshold (accepted)</b>"), ui["above"]])
+        return box.add_class("vaselib-threshold")
 
     def _ipython_display_(self):
         from IPython.display import display

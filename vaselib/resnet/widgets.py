@@ -31,6 +31,10 @@ class ThresholdExplorer:
         self.label = w.HTML()
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
         self.widget = w.VBox([self.slider, self.label])
+        # stable hooks for styling and browser tests (the same names as stage 03's explorer)
+        self.widget.add_class("vaselib-threshold")
+        self.slider.add_class("vaselib-threshold-slider")
+        self.label.add_class("vaselib-threshold-counts")
         self.update(threshold)
 
     def update(self, threshold: float) -> dict[str, int]:
