@@ -127,7 +127,7 @@ class ThresholdExplorer:
         ui["counts"].value = (f"<b>accepted {self.last['accepted']}</b> · rejected "
                               f"{self.last['rejected']} · acceptance "
                               f"{100 * self.last['acceptance_rate']:.1f} % · run headless with "
-                              f"<code>-p threshold {self.threshold:.3f}</code>")
+                              f"<code>-p threshold {self.threshold!r}</code>")
         ui["below"].children = self._tiles(self.last["_below"], REJECT)
         ui["above"].children = self._tiles(self.last["_above"], ACCEPT)
 
