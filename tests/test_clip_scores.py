@@ -188,3 +188,22 @@ def test_embeddings_are_normalised_and_failures_kept_apart(tmp_path):
     assert list(e.failures) == [len(files)] and "cannot decode" in e.failures[len(files)]
     np.testing.assert_allclose(np.linalg.norm(e.vectors[e.ok], axis=1), 1, atol=1e-5)
     assert np.isnan(e.vectors[~e.ok]).all()
+
+
+def test_int8_embeddings_are_close_cached_apart_and_reported(tmp_path):
+    files = write_images(tmp_path / "imgs", n_vases=3, views=2)
+    fp32 = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
+    int8 = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3,
+                        precision="int8")
+    a = embed_files(fp32, files, cache_dir=tmp_path / "c")
+    b = embed_files(int8, files, cache_dir=tmp_path / "c")
+    assert b.stats["encoded"] == len(files)          # not fp32's cache entries
+    assert fp32.key != int8.key and int8.identity["precision"] == "int8"
+    cos = (a.vectors * b.vectors).sum(1)
+    assert cos.min() > 0.95
+    auto = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3,
+                        precision="auto")
+    from vaselib import precision
+
+    assert auto.precision == ("bf16" if precision.native_bf16() else "fp32")
+    assert auto.precision_reason.startswith("auto")

@@ -205,3 +205,37 @@ def test_output_inside_input_is_refused(trained, tmp_path):
                                      output_dir=str(root / "labelled" / "sorted")))
     with pytest.raises(ValueError, match="overlap"):
         classify.run(p, progress=False)
+
+
+def test_batched_channels_last_inference_equals_the_plain_model(trained):
+    """The fast path (batches, channels-last, inference mode) gives the plain model's
+    probabilities, image by image."""
+    from PIL import Image
+
+    from vaselib.resnet.data import eval_transform
+    from vaselib.resnet.model import load_checkpoint
+
+    root, result = trained
+    model, ckpt = load_checkpoint(result.checkpoint)
+    paths = sorted((root / "labelled").rglob("*.png"))[:10]
+    probs, failures = classify.predict_files(model, paths, 32, torch.device("cpu"),
+                                             batch_size=4)
+    plain, _ = load_checkpoint(result.checkpoint)
+    tf = eval_transform(32, ckpt.get("interpolation", "bilinear"))
+    with torch.no_grad():
+        for i, p in enumerate(paths):
+            ref = torch.softmax(plain(tf(Image.open(p).convert("RGB"))[None]), 1)[0]
+            assert probs[i] == pytest.approx(ref.tolist(), abs=1e-5)
+    assert not failures
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_paths_run_and_stay_close(trained, precision):
+    from vaselib.resnet.model import load_checkpoint
+
+    root, result = trained
+    paths = sorted((root / "labelled").rglob("*.png"))[:8]
+    model, _ = load_checkpoint(result.checkpoint)
+    ref, _ = classify.predict_files(model, paths, 32, torch.device("cpu"))
+    got, _ = classify.predict_files(model, paths, 32, torch.device("cpu"), precision=precision)
+    assert max(abs(got[i][1] - ref[i][1]) for i in ref) < 0.05

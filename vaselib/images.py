@@ -273,6 +273,13 @@ class ImageFileDataset:
             return None, index, f"cannot preprocess image ({type(err).__name__}: {err})"
 
 
+def single_threaded(_worker_id: int = 0) -> None:
+    """A DataLoader ``worker_init_fn``: decode with one thread, leave the cores to the model."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def collate_images(batch):
     """Stack the good items; return ``(tensor|None, indices, [(index, reason), ...])``."""
     import torch

@@ -99,14 +99,33 @@ class ClipBackend:
     preprocess_id: str
     weights_sha256: str
     description: str = ""
+    precision: str = "fp32"                 # what encodes images: fp32, bf16 or int8
+    precision_reason: str = ""
     images_encoded: int = field(default=0, compare=False)
     batches_encoded: int = field(default=0, compare=False)
 
     @property
     def identity(self) -> dict[str, Any]:
-        return {"format": EMBEDDING_FORMAT, "backend": self.kind, "model": self.name,
-                "weights": self.weights, "weights_sha256": self.weights_sha256,
-                "preprocess": self.preprocess_id}
+        ident = {"format": EMBEDDING_FORMAT, "backend": self.kind, "model": self.name,
+                 "weights": self.weights, "weights_sha256": self.weights_sha256,
+                 "preprocess": self.preprocess_id}
+        if self.precision != "fp32":       # reduced-precision embeddings are cached apart
+            ident["precision"] = self.precision
+        return ident
+
+    def with_precision(self, requested: str) -> "ClipBackend":
+        """This backend encoding images at ``requested`` precision (text stays fp32)."""
+        from dataclasses import replace
+
+        from vaselib import precision
+
+        chosen, why = precision.resolve(requested, self.device)
+        if chosen == self.precision:
+            return self if requested == chosen else replace(self, precision_reason=why)
+        b = replace(self, precision=chosen, precision_reason=why, images_encoded=0,
+                    batches_encoded=0)
+        b._image_tower = _image_tower(self, chosen)
+        return b
 
     @property
     def key(self) -> str:
@@ -130,11 +149,17 @@ class ClipBackend:
         """L2-normalised image embeddings of a preprocessed batch, as float32 rows."""
         self.batches_encoded += 1
         self.images_encoded += int(batch.shape[0])
+        from vaselib import precision
+
         batch = batch.to(self.device)
-        if self.kind == "hf":
-            feats = _features(self.model.get_image_features(pixel_values=batch))
-        else:
-            feats = self.model.encode_image(batch)
+        tower = getattr(self, "_image_tower", None)
+        with precision.autocast(self.precision, self.device):
+            if tower is not None:
+                feats = tower(batch)
+            elif self.kind == "hf":
+                feats = _features(self.model.get_image_features(pixel_values=batch))
+            else:
+                feats = self.model.encode_image(batch)
         return _normalise(feats)
 
     @torch.inference_mode()
@@ -155,11 +180,31 @@ class ClipBackend:
                 ).astype(np.float32)
 
 
+def _image_tower(backend: ClipBackend, chosen: str):
+    """The image path as one module for ``chosen`` (int8: a quantised copy), or None."""
+    from vaselib import precision
+
+    if chosen != "int8":
+        return None
+    if backend.kind == "hf":
+        class _HfImage(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.vision_model, self.visual_projection = m.vision_model, m.visual_projection
+
+            def forward(self, pixel_values):
+                return self.visual_projection(self.vision_model(pixel_values).pooler_output)
+
+        return precision.prepare(_HfImage(backend.model).eval(), "int8")
+    return precision.prepare(backend.model.visual, "int8")
+
+
 def model_info(backend: ClipBackend) -> dict[str, Any]:
     """What scored, for reports and the notebook."""
     return {"backend": backend.kind, "model": backend.name, "weights": backend.weights,
             "weights_sha256": backend.weights_sha256[:16], "description": backend.description,
-            "device": str(backend.device)}
+            "device": str(backend.device), "precision": backend.precision,
+            "precision_reason": backend.precision_reason or "default"}
 
 
 # --------------------------------------------------------------------------- open_clip
@@ -313,8 +358,13 @@ _KEEP = 2
 
 
 def load_backend(backend: str, model: str, pretrained: str | None, device: torch.device,
-                 seed: int = 0) -> ClipBackend:
-    """Load (or reuse from memory) a CLIP backend."""
+                 seed: int = 0, precision: str = "fp32") -> ClipBackend:
+    """Load (or reuse from memory) a CLIP backend, encoding images at ``precision``."""
+    return _load(backend, model, pretrained, device, seed).with_precision(precision)
+
+
+def _load(backend: str, model: str, pretrained: str | None, device: torch.device,
+          seed: int = 0) -> ClipBackend:
     if backend == "hf":
         path = Path(model).expanduser().resolve()
         stamp = (path / "config.json").stat().st_mtime_ns if (path / "config.json").exists() else 0

@@ -198,7 +198,7 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
                          f"considered (listed under unmatched_files)")
         skip = set(unmatched)
         matched = [q for q, r in zip(paths, rel) if r not in skip]
-        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed)
+        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
         emb = embed_files(backend, matched, cache_dir=cache_dir, batch_size=p.batch_size,
                           num_workers=p.num_workers, progress=progress,
                           max_pixels=p.max_image_pixels)

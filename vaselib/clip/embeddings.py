@@ -179,7 +179,7 @@ def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path |
     """L2-normalised image embeddings of ``paths``, from the cache where possible."""
     from torch.utils.data import DataLoader
 
-    from vaselib.images import ImageFileDataset, collate_images
+    from vaselib.images import ImageFileDataset, collate_images, single_threaded
 
     paths = [Path(p) for p in paths]
     dim = backend.embed_dim
@@ -210,7 +210,7 @@ def embed_files(backend, paths: Sequence[str | Path], *, cache_dir: str | Path |
             ds = ImageFileDataset([paths[i] for i in todo_rows], backend.preprocess, max_pixels)
             loader = DataLoader(ds, batch_size=batch_size, shuffle=False,
                                 num_workers=num_workers, collate_fn=collate_images,
-                                persistent_workers=False,
+                                persistent_workers=False, worker_init_fn=single_threaded,
                                 pin_memory=backend.device.type == "cuda")
             bar = tqdm(total=len(todo_rows), desc="encode images", disable=not progress)
             for images, idx, failed in loader:

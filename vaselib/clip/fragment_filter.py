@@ -162,7 +162,7 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         cache_dir = outputs.check_writable_dir(p.cache_dir or default_cache_dir(), "cache_dir")
         found = require_images(src, recursive=p.recursive)
         paths = found.files
-        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed)
+        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
         sample = scoring.sample_indices(len(paths), p.sample_size, p.seed)
         # analyse_only embeds just the sample (fast first look at a big folder)
         to_score = [paths[i] for i in sample] if p.analyse_only else paths

@@ -18,8 +18,10 @@ from tqdm.auto import tqdm
 
 from vaselib import outputs, runs, stages
 from vaselib.devices import resolve_device
+from vaselib.precision import resolve as precision_resolve
 from vaselib.images import (DEFAULT_MAX_PIXELS, ImageFileDataset, check_no_overlap,
-                            collate_images, count_files, place_file, require_images)
+                            collate_images, count_files, place_file, require_images,
+                            single_threaded)
 from vaselib.resnet.data import eval_transform
 from vaselib.resnet.model import load_checkpoint
 from vaselib.resnet.params import ClassifyParams
@@ -53,23 +55,32 @@ class ClassifyResult:
         return self.counts["total"]
 
 
-@torch.no_grad()
 def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                   num_workers: int = 0, progress: bool = False,
-                  interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS):
-    """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``."""
+                  interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS,
+                  precision: str = "fp32"):
+    """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``.
+
+    Batched, in inference mode, in channels-last memory format (oneDNN's fast layout for
+    convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8).
+    """
+    from vaselib import precision as prec
+
     ds = ImageFileDataset(paths, eval_transform(image_size, interpolation), max_pixels)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=collate_images)
+                        collate_fn=collate_images, worker_init_fn=single_threaded,
+                        persistent_workers=False)
     probs, failures = {}, {}
-    model.eval()
-    for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
-        failures.update(dict(failed))
-        if images is None:
-            continue
-        p = torch.softmax(model(images.to(device)), dim=1).cpu()
-        for i, (lo, hi) in zip(idx, p.tolist()):
-            probs[i] = (lo, hi)
+    model = prec.prepare(model.eval().to(memory_format=torch.channels_last), precision)
+    with torch.inference_mode(), prec.autocast(precision, device):
+        for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
+            failures.update(dict(failed))
+            if images is None:
+                continue
+            x = images.to(device).contiguous(memory_format=torch.channels_last)
+            p = torch.softmax(model(x).float(), dim=1).cpu()
+            for i, (lo, hi) in zip(idx, p.tolist()):
+                probs[i] = (lo, hi)
     return probs, failures
 
 
@@ -98,9 +109,11 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         interpolation = ckpt.get("interpolation", "bilinear")
         found = require_images(src, recursive=p.recursive)
         paths = found.files
+        chosen, why = precision_resolve(p.precision, device)
         probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
                                       p.num_workers, progress, interpolation,
-                                      max_pixels=p.max_image_pixels)
+                                      max_pixels=p.max_image_pixels, precision=chosen)
+        notes.append(f"precision {chosen} ({why})")
         predictions = []
         for i, path in enumerate(paths):
             if i not in probs:
@@ -132,6 +145,7 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
             runs.write_json(staging / REPORT_NAME, {
                 "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
                 "model": runs.display_path(model_path), "threshold": p.threshold,
+                "precision": chosen, "precision_reason": why,
                 "decision": "1/ when P(high quality) >= threshold, else 0/; failures go to "
                             "neither",
                 "counts": counts, "ratios": ratios, "verification": verification,

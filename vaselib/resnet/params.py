@@ -64,6 +64,10 @@ class ClassifyParams(StageParams):
     threshold: float = Field(
         0.5, ge=0, le=1, description="minimum probability of high quality for 1/; "
                                      "images below it go to 0/ (0.5 = the likelier class)")
+    precision: Literal["fp32", "bf16", "int8", "auto"] = Field(
+        "fp32", description="inference: fp32; bf16 (fast with AMX/AVX-512-BF16 or a GPU); "
+                            "int8 (dynamic quantisation of the head, CPU); auto = bf16 where "
+                            "native, else fp32. The report records what ran")
     batch_size: int = Field(32, ge=1, description="images per inference batch")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",

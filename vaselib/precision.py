@@ -1,0 +1,77 @@
+"""Reduced-precision inference where the CPU (or GPU) has it, and what ran.
+
+``precision`` (a parameter of stages 02–04):
+
+- ``fp32`` (default): full precision, the reference;
+- ``bf16``: bfloat16 autocast — fast on GPUs and on CPUs with AMX or AVX-512-BF16, slow
+  elsewhere (emulated);
+- ``int8``: dynamic int8 quantisation of the linear layers (CPU only; the CLIP towers are
+  mostly linear layers, a ResNet mostly convolutions, so it helps CLIP, not ResNet);
+- ``auto``: ``bf16`` on a GPU or a CPU with native bfloat16, else ``fp32`` — the reduced
+  path only where it is fast and was measured to keep decisions (``benchmarks/
+  bench_filtering.py`` reports the largest score change and the share of decisions that
+  agree at the threshold for every path).
+
+Reports record the precision that ran and why.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from pathlib import Path
+from typing import Any
+
+PRECISIONS = ("fp32", "bf16", "int8", "auto")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bf16() -> bool:
+    """True when this CPU computes bfloat16 in hardware (AMX or AVX-512-BF16)."""
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
+def resolve(requested: str, device) -> tuple[str, str]:
+    """``(precision that will run, why)`` for ``requested`` on ``device``."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {requested!r}")
+    kind = getattr(device, "type", str(device))
+    if requested == "auto":
+        if kind == "cuda":
+            return "bf16", "auto: a GPU computes bfloat16 natively"
+        if native_bf16():
+            return "bf16", "auto: this CPU has AMX / AVX-512-BF16"
+        return "fp32", "auto: this CPU has no native bfloat16 (AVX2): full precision"
+    if requested == "int8" and kind != "cpu":
+        raise ValueError("precision int8 (dynamic quantisation) runs on the CPU only; use "
+                         "bf16 on a GPU")
+    return requested, "asked for"
+
+
+def prepare(model, precision: str):
+    """The module to run for ``precision`` (int8: a dynamically quantised copy)."""
+    if precision != "int8":
+        return model
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def autocast(precision: str, device) -> Any:
+    """The autocast context for ``precision`` (a no-op for fp32 and int8)."""
+    if precision != "bf16":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast(device_type=getattr(device, "type", str(device)),
+                          dtype=torch.bfloat16)
