@@ -9,6 +9,9 @@ EXTRAS := test,lab,ray
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
+# idle OpenMP threads sleep instead of spinning (a busy neighbour on 2 cores otherwise
+# slows torch ~20x); see benchmarks/bench_filtering.py --busy
+export OMP_WAIT_POLICY ?= PASSIVE
 # the python3 kernel that nbval starts must be this environment's Python
 export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter
 

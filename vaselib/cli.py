@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import os
+
+    # the program's own settings (before torch starts its OpenMP pool): idle threads sleep
+    # rather than spin, so a busy neighbour on a small CPU does not stall every step
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from vaselib.notebooks import StageFailed
 
     args = build_parser().parse_args(argv)

@@ -22,7 +22,10 @@ from vaselib import runs, stages
 KERNEL = "python3"
 # The kernel's environment on top of the caller's (values already set by the caller win).
 KERNEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-              "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+              # idle OpenMP threads sleep instead of spinning: on a small shared CPU a
+              # spinning thread pool slows torch many times when another process runs
+              "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 class StageFailed(RuntimeError):

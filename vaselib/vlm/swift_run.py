@@ -86,6 +86,7 @@ def child_env(env: Mapping[str, str]) -> dict[str, str]:
     full = dict(os.environ)
     full.update({k: str(v) for k, v in env.items()})
     full.setdefault("TOKENIZERS_PARALLELISM", "false")
+    full.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # see vaselib.notebooks.KERNEL_ENV
     full.setdefault("PYTHONUNBUFFERED", "1")
     # The child imports the same vaselib as this process (for the reward plugin), wherever
     # it lives and whatever the current folder is.
