@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from vaselib import outputs, runs, stages
+from vaselib import engines, outputs, runs, stages
 from vaselib.devices import resolve_device
 from vaselib.images import (DEFAULT_MAX_PIXELS, ImageFileDataset, check_no_overlap,
                             collate_images, count_files, place_file, require_images)
@@ -81,6 +81,7 @@ def decide(p_high: float, threshold: float) -> int:
 def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
     """Classify every image under ``input_dir`` and file it into ``0/`` or ``1/``."""
     with runs.timer() as clock:
+        engines.require(p)
         device = resolve_device(p.device)
         notes: list[str] = []
         model_path = runs.input_path(p.model_path, "model_path",
@@ -98,9 +99,10 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         interpolation = ckpt.get("interpolation", "bilinear")
         found = require_images(src, recursive=p.recursive)
         paths = found.files
-        probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
-                                      p.num_workers, progress, interpolation,
-                                      max_pixels=p.max_image_pixels)
+        probs, failed = engines.predict_files(model, paths, image_size, device, p.batch_size,
+                                              p.num_workers, progress, interpolation,
+                                              max_pixels=p.max_image_pixels, params=p,
+                                              model_path=model_path)
         predictions = []
         for i, path in enumerate(paths):
             if i not in probs:
