@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from vaselib import filenames, outputs, runs, stages
+from vaselib import engines, filenames, outputs, runs, stages
 from vaselib.clip import scoring
 from vaselib.clip.backends import load_backend, model_info
-from vaselib.clip.embeddings import default_cache_dir, embed_files
+from vaselib.clip.embeddings import default_cache_dir
 from vaselib.clip.params import BestViewParams
 from vaselib.devices import resolve_device
 from vaselib.images import check_no_overlap, count_files, place_file, require_images
@@ -178,6 +178,7 @@ def selection_stats(choices: list[VaseChoice], matched: int, seconds: float) -> 
 def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
     """Group the photos of ``input_dir`` by vase and keep the best view of each."""
     with runs.timer() as clock:
+        engines.require(p)
         device = resolve_device(p.device)
         notes: list[str] = []
         src = runs.input_path(p.input_dir, "input_dir",
@@ -199,9 +200,9 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         skip = set(unmatched)
         matched = [q for q, r in zip(paths, rel) if r not in skip]
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
-        emb = embed_files(backend, matched, cache_dir=cache_dir, batch_size=p.batch_size,
-                          num_workers=p.num_workers, progress=progress,
-                          max_pixels=p.max_image_pixels)
+        emb = engines.embed_files(backend, matched, params=p, cache_dir=cache_dir,
+                                  batch_size=p.batch_size, num_workers=p.num_workers,
+                                  progress=progress, max_pixels=p.max_image_pixels)
         notes += emb.notes
         high = scoring.encode_prompts(backend, p.high_prompts, p.prompt_average)
         ok = emb.ok

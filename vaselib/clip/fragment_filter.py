@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from vaselib import outputs, runs, stages
+from vaselib import engines, outputs, runs, stages
 from vaselib.clip import scoring
 from vaselib.clip.backends import ClipBackend, load_backend, model_info
-from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir, embed_files
+from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir
 from vaselib.clip.params import ClipQualityParams
 from vaselib.devices import resolve_device
 from vaselib.images import (DEFAULT_MAX_PIXELS, check_no_overlap, count_files, place_file,
@@ -108,11 +108,13 @@ class QualityResult:
 def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_prompts, low_prompts,
                  *, cache_dir=None, batch_size=64, num_workers=0, progress=False,
                  prompt_average: str = "original",
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> ScoredFolder:
-    """Embed (through the cache) and score ``paths``; failures are listed, not scored."""
-    emb: EmbeddedImages = embed_files(backend, paths, cache_dir=cache_dir, batch_size=batch_size,
-                                      num_workers=num_workers, progress=progress,
-                                      max_pixels=max_pixels)
+                 max_pixels: int = DEFAULT_MAX_PIXELS, params=None) -> ScoredFolder:
+    """Embed (through the cache) and score ``paths``; failures are listed, not scored.
+
+    ``params`` (the stage's) choose the engine that embeds (:mod:`vaselib.engines`)."""
+    emb: EmbeddedImages = engines.embed_files(
+        backend, paths, params=params, cache_dir=cache_dir, batch_size=batch_size,
+        num_workers=num_workers, progress=progress, max_pixels=max_pixels)
     ok = emb.ok
     high = scoring.encode_prompts(backend, high_prompts, prompt_average)
     low = scoring.encode_prompts(backend, low_prompts, prompt_average)
@@ -151,6 +153,7 @@ def original_report(result: QualityResult, src: Path, out: Path) -> dict[str, An
 def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
     """Score, analyse and (unless ``analyse_only``) filter the photos of ``input_dir``."""
     with runs.timer() as clock:
+        engines.require(p)
         device = resolve_device(p.device)
         notes: list[str] = []
         src = runs.input_path(p.input_dir, "input_dir",
@@ -169,7 +172,8 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         scored = score_folder(backend, src, to_score, p.high_prompts, p.low_prompts,
                               cache_dir=cache_dir, batch_size=p.batch_size,
                               num_workers=p.num_workers, progress=progress,
-                              prompt_average=p.prompt_average, max_pixels=p.max_image_pixels)
+                              prompt_average=p.prompt_average, max_pixels=p.max_image_pixels,
+                              params=p)
         notes += scored.notes
         if not scored.files:
             raise RuntimeError(f"none of the {len(to_score)} images in {src} could be read; "

@@ -11,7 +11,7 @@ from typing import List, Literal, Optional
 
 from pydantic import field_validator
 
-from vaselib import filenames
+from vaselib import engines, filenames
 from vaselib.images import DEFAULT_MAX_PIXELS
 from vaselib.params import Field, StageParams
 
@@ -81,6 +81,8 @@ class _ClipModelParams(StageParams):
     num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
                                                   "(0 = in the main process)")
     device: str = Field("auto", pattern=_DEVICE, description="auto, cpu or cuda:N")
+    engine: Literal["local", "ray"] = Field("local", description=engines.ENGINE_HELP)
+    ray_address: Optional[str] = Field(None, description=engines.RAY_ADDRESS_HELP)
     cache_dir: Optional[str] = Field(
         None, description="image-embedding cache; None = <data>/cache/clip-embeddings")
     link_mode: Literal["copy", "hardlink", "symlink"] = Field(

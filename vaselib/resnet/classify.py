@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from vaselib import outputs, runs, stages
+from vaselib import engines, outputs, runs, stages
 from vaselib.devices import resolve_device
 from vaselib.precision import resolve as precision_resolve
 from vaselib.images import (DEFAULT_MAX_PIXELS, ImageFileDataset, check_no_overlap,
@@ -92,6 +92,7 @@ def decide(p_high: float, threshold: float) -> int:
 def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
     """Classify every image under ``input_dir`` and file it into ``0/`` or ``1/``."""
     with runs.timer() as clock:
+        engines.require(p)
         device = resolve_device(p.device)
         notes: list[str] = []
         model_path = runs.input_path(p.model_path, "model_path",
@@ -110,9 +111,10 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         found = require_images(src, recursive=p.recursive)
         paths = found.files
         chosen, why = precision_resolve(p.precision, device)
-        probs, failed = predict_files(model, paths, image_size, device, p.batch_size,
-                                      p.num_workers, progress, interpolation,
-                                      max_pixels=p.max_image_pixels, precision=chosen)
+        probs, failed = engines.predict_files(model, paths, image_size, device, p.batch_size,
+                                              p.num_workers, progress, interpolation,
+                                              max_pixels=p.max_image_pixels, params=p,
+                                              model_path=model_path, precision=chosen)
         notes.append(f"precision {chosen} ({why})")
         predictions = []
         for i, path in enumerate(paths):

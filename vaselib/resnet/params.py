@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
+from vaselib import engines
 from vaselib.images import DEFAULT_MAX_PIXELS
 from vaselib.params import Field, StageParams
 
@@ -72,6 +73,8 @@ class ClassifyParams(StageParams):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
                         description="auto, cpu or cuda:N")
+    engine: Literal["local", "ray"] = Field("local", description=engines.ENGINE_HELP)
+    ray_address: Optional[str] = Field(None, description=engines.RAY_ADDRESS_HELP)
     link_mode: Literal["copy", "hardlink", "symlink"] = Field(
         "copy", description="how files reach 0/ and 1/; sources are never moved")
     recursive: bool = Field(True, description="also read sub-folders of input_dir "

@@ -112,6 +112,7 @@ def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir
         "tuner_type": p.tuner_type,
         "torch_dtype": p.torch_dtype,
         **swift_run.mixed_precision(p.torch_dtype),
+        **swift_run.launcher_args(p),
         "learning_rate": p.learning_rate,
         "num_train_epochs": p.num_train_epochs,
         "max_steps": p.max_steps,
@@ -177,6 +178,7 @@ def reward_key(entry: dict[str, Any]) -> str | None:
 
 def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
     """Merge the SFT model, run ``swift rlhf --rlhf_type grpo``, read rewards and completions."""
+    swift_run.check_launch(p)
     folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
     out = folder.folder
     for name in ("sft_dir", "model", "dataset", "images_dir"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
+from pydantic import model_validator
+
 from vaselib.params import Field, StageParams
 
 
@@ -37,6 +39,19 @@ def _swift_fields():
                                                   "torchrun (NPROC_PER_NODE)"),
         cuda_visible_devices=Field(None, description="CUDA_VISIBLE_DEVICES for the ms-swift "
                                                      "process, e.g. '0' or '0,1'; None: inherit"),
+        deepspeed=Field(None, description="DeepSpeed ZeRO through ms-swift's --deepspeed: zero2 "
+                                          "(shards optimizer state and gradients) or zero3 (also "
+                                          "the weights); None: plain DDP. Needs GPUs and "
+                                          "deepspeed installed"),
+        nnodes=Field(1, ge=1, description="machines training together (NNODES); run the stage "
+                                          "on each with its node_rank"),
+        node_rank=Field(0, ge=0, description="this machine's rank, 0 … nnodes-1 (NODE_RANK); "
+                                             "rank 0 is master_addr"),
+        master_addr=Field(None, description="address of the node_rank 0 machine (MASTER_ADDR); "
+                                            "needed when nnodes > 1"),
+        master_port=Field(None, ge=1, le=65535, description="rendezvous port on master_addr "
+                                                            "(MASTER_PORT); None: torchrun's "
+                                                            "29500"),
         extra_args=Field({}, description="further ms-swift arguments by their ms-swift name, "
                                          "e.g. {'deepspeed': 'zero2'}; they override the rest"),
     )
@@ -45,7 +60,32 @@ def _swift_fields():
 _F = _swift_fields
 
 
-class SftParams(StageParams):
+def _check_launch(p) -> None:
+    """What ms-swift's launcher (torchrun) would only find out after starting."""
+    if p.node_rank >= p.nnodes:
+        raise ValueError(f"node_rank {p.node_rank} must be below nnodes {p.nnodes} "
+                         f"(ranks 0 … {p.nnodes - 1})")
+    if p.nnodes > 1 and not p.master_addr:
+        raise ValueError(f"nnodes {p.nnodes} needs master_addr: the address of the node_rank 0 "
+                         f"machine, the same on every node")
+    if p.cuda_visible_devices is not None:
+        visible = [d for d in p.cuda_visible_devices.split(",") if d.strip()]
+        if visible and p.nproc_per_node > len(visible):
+            raise ValueError(f"nproc_per_node {p.nproc_per_node} processes but "
+                             f"cuda_visible_devices {p.cuda_visible_devices!r} shows only "
+                             f"{len(visible)} GPU(s): one process per GPU")
+
+
+class _SwiftStage(StageParams):
+    """A stage that runs ms-swift: its launch parameters are checked together."""
+
+    @model_validator(mode="after")
+    def _launch_adds_up(self):
+        _check_launch(self)
+        return self
+
+
+class SftParams(_SwiftStage):
     """Stage 05: LoRA supervised fine-tuning of Qwen2.5-VL on vase images and captions."""
 
     output_dir: str = Field("runs/standalone/05_sft",
@@ -72,6 +112,11 @@ class SftParams(StageParams):
     gradient_checkpointing: bool = _F()["gradient_checkpointing"]
     nproc_per_node: int = _F()["nproc_per_node"]
     cuda_visible_devices: Optional[str] = _F()["cuda_visible_devices"]
+    deepspeed: Optional[Literal["zero2", "zero3"]] = _F()["deepspeed"]
+    nnodes: int = _F()["nnodes"]
+    node_rank: int = _F()["node_rank"]
+    master_addr: Optional[str] = _F()["master_addr"]
+    master_port: Optional[int] = _F()["master_port"]
     extra_args: dict[str, Any] = _F()["extra_args"]
     tuner_type: Literal["lora", "full"] = Field("lora", description="LoRA adapters or full "
                                                                     "fine-tuning")
@@ -105,7 +150,7 @@ class SftParams(StageParams):
     seed: int = Field(42, ge=0, description="seed of ms-swift (data split, shuffling, init)")
 
 
-class GrpoParams(StageParams):
+class GrpoParams(_SwiftStage):
     """Stage 06: GRPO with the vase-accuracy reward, from the merged SFT model."""
 
     output_dir: str = Field("runs/standalone/06_grpo",
@@ -132,6 +177,11 @@ class GrpoParams(StageParams):
     gradient_checkpointing: bool = _F()["gradient_checkpointing"]
     nproc_per_node: int = _F()["nproc_per_node"]
     cuda_visible_devices: Optional[str] = _F()["cuda_visible_devices"]
+    deepspeed: Optional[Literal["zero2", "zero3"]] = _F()["deepspeed"]
+    nnodes: int = _F()["nnodes"]
+    node_rank: int = _F()["node_rank"]
+    master_addr: Optional[str] = _F()["master_addr"]
+    master_port: Optional[int] = _F()["master_port"]
     extra_args: dict[str, Any] = _F()["extra_args"]
     tuner_type: Literal["full", "lora"] = Field("full", description="full training (paper) or "
                                                                     "LoRA")
@@ -165,6 +215,23 @@ class GrpoParams(StageParams):
         "semantic", description="how the reward compares caption parts: sentence embeddings "
                                 "(all-MiniLM-L6-v2) or word overlap")
     seed: int = Field(42, ge=0, description="seed of ms-swift (sampling, shuffling)")
+
+    @model_validator(mode="after")
+    def _groups_fit_the_batch(self):
+        # ms-swift 4.6.0 (rlhf_trainers/args_mixin.py, _init_generation_batch_params): the
+        # generation batch, per_device_train_batch_size × world size × gradient_accumulation_steps,
+        # must split into whole groups of num_generations
+        if {"generation_batch_size", "steps_per_generation"} & set(self.extra_args):
+            return self
+        world = self.nproc_per_node * self.nnodes
+        batch = self.per_device_train_batch_size * world * self.gradient_accumulation_steps
+        if batch % self.num_generations:
+            raise ValueError(
+                f"the generation batch per_device_train_batch_size × nproc_per_node × nnodes × "
+                f"gradient_accumulation_steps = {self.per_device_train_batch_size} × "
+                f"{self.nproc_per_node} × {self.nnodes} × {self.gradient_accumulation_steps} = "
+                f"{batch} is not a multiple of num_generations {self.num_generations}")
+        return self
 
 
 class MergeParams(StageParams):

@@ -58,6 +58,7 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
         "tuner_type": p.tuner_type,
         "torch_dtype": p.torch_dtype,
         **swift_run.mixed_precision(p.torch_dtype),
+        **swift_run.launcher_args(p),
         "num_train_epochs": p.num_train_epochs,
         "max_steps": p.max_steps,
         "per_device_train_batch_size": p.per_device_train_batch_size,
@@ -95,6 +96,7 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
 
 def run(p: SftParams, *, progress: bool = True) -> SftResult:
     """Convert the data, run ``swift sft`` and summarise the training."""
+    swift_run.check_launch(p)
     folder = outputs.StageOutputs(STAGE, p.output_dir, stages.get(STAGE).outputs)
     out = folder.folder
     with runs.timer() as t:

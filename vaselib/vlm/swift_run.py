@@ -239,11 +239,58 @@ def swift_env(p, model: str, is_local: bool) -> dict[str, str]:
     if is_local:
         env["HF_HUB_OFFLINE"] = "1"
         env.update(tiny.thread_env(model))
-    if p.nproc_per_node > 1:
-        env["NPROC_PER_NODE"] = str(p.nproc_per_node)
+    env.update(launcher_env(p))
     if p.cuda_visible_devices is not None:
         env["CUDA_VISIBLE_DEVICES"] = p.cuda_visible_devices
     return env
+
+
+# -- past one GPU: ms-swift's own launcher ---------------------------------------------
+# ms-swift 4.6.0, swift/cli/main.py: ``use_torchrun()`` is true when NPROC_PER_NODE or
+# NNODES is set; ``get_torchrun_args()`` then turns NPROC_PER_NODE, MASTER_PORT, NNODES,
+# NODE_RANK and MASTER_ADDR (those set) into ``--nproc_per_node … --master_addr …`` and
+# ``cli_main`` runs ``python -m torch.distributed.run <those> swift/cli/sft.py <args>`` (for
+# sft, rlhf, pt, infer).  ``parse_yaml_args`` copies the args file's ENV block into the
+# environment for keys not already set, so the args file alone reruns the same launch.
+LAUNCH_ENV = ("NPROC_PER_NODE", "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def launcher_env(p) -> dict[str, str]:
+    """The torchrun variables ms-swift's launcher reads, from ``nproc_per_node``,
+    ``nnodes``, ``node_rank``, ``master_addr`` and ``master_port``; none on one process."""
+    nnodes = getattr(p, "nnodes", 1)
+    env: dict[str, str] = {}
+    if p.nproc_per_node > 1 or nnodes > 1:
+        env["NPROC_PER_NODE"] = str(p.nproc_per_node)
+    if nnodes > 1:
+        env.update(NNODES=str(nnodes), NODE_RANK=str(p.node_rank), MASTER_ADDR=p.master_addr)
+    if getattr(p, "master_port", None) is not None:
+        env["MASTER_PORT"] = str(p.master_port)
+    return env
+
+
+def launcher_args(p) -> dict[str, object]:
+    """ms-swift arguments for training past one GPU: ``deepspeed`` (zero2/zero3, which
+    ms-swift maps to its own swift/config/zero2.json, zero3.json)."""
+    return {"deepspeed": getattr(p, "deepspeed", None)}
+
+
+def deepspeed_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("deepspeed") is not None
+
+
+def check_launch(p) -> None:
+    """Before any work: DeepSpeed asked for must be installed (ms-swift would only say so
+    after loading the data set and the model)."""
+    wanted = (p.extra_args or {}).get("deepspeed", getattr(p, "deepspeed", None))
+    if wanted and not deepspeed_available():
+        from vaselib.stages import ParameterError
+
+        raise ParameterError(
+            f"deepspeed: {wanted} needs the deepspeed package, which is not installed here: "
+            f"`pip install deepspeed` on every node (with CUDA), or set deepspeed: null")
 
 
 def mixed_precision(torch_dtype: str) -> dict[str, bool]:
