@@ -8,7 +8,9 @@ Three sources, one result (:class:`VaseDataset`: good records + bad records with
 - :func:`from_best_views`: a ``best_views/`` folder of stage 04 (``<UUID>_<view>_ac001001.jpg``)
   plus captions (the corpus' ``vases.json`` or a JSON mapping vase id → caption), matched by
   the UUID in the file name;
-- :func:`demo_records`: one intact front view per vase of the demo corpus, with its caption.
+- :func:`demo_records`: one intact front view per vase of the demo corpus, with its caption;
+- with no input at all, the offline demo's training vases (:func:`vaselib.vlm.demo_data.train_set`,
+  hundreds of rendered vases in the original's record format).
 
 A record is *bad* (kept out of training, listed in ``bad_records.json`` with its reason)
 when an image is missing or cannot be decoded, when it has no caption, or when a file name
@@ -335,7 +337,8 @@ def demo_records(corpus=None) -> VaseDataset:
 
 def load_records(dataset: str | None = None, images_dir: str | None = None,
                  captions: str | None = None) -> VaseDataset:
-    """The records of stage 05/06's inputs: dataset, else images_dir + captions, else demo."""
+    """The records of stage 05/06's inputs: dataset, else images_dir + captions, else the
+    demo's training vases (rendered on first use)."""
     if dataset is not None:
         return from_original_records(dataset)
     if images_dir is not None:
@@ -343,7 +346,9 @@ def load_records(dataset: str | None = None, images_dir: str | None = None,
     if captions is not None:
         raise ValueError("captions is given without images_dir: pass images_dir (a best_views/ "
                          "folder) too, or pass dataset")
-    return demo_records()
+    from vaselib.vlm import demo_data
+
+    return from_original_records(demo_data.train_set().records_file)
 
 
 # ---------------------------------------------------------------------------- rows

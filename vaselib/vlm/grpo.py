@@ -23,6 +23,7 @@ from vaselib.vlm import merge, sft, swift_run
 from vaselib.vlm.params import GrpoParams
 
 STAGE = "06_grpo"
+TEMPLATE_SYSTEM = "template"  # GrpoParams.system: keep the chat template's default system prompt
 SYSTEM_PROMPT = (
     "You are an expert in ancient Greek pottery. Describe the vase in the image in one "
     "caption: its fabric, technique, shape, approximate date, main decorative subject, and "
@@ -82,8 +83,8 @@ def prepare_model(p: GrpoParams, out: Path, progress: bool) -> tuple[str, bool, 
     return str(merged.path), True, merged.path, sft_dir
 
 
-def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir: Path
-              ) -> dict[str, Any]:
+def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path | None,
+              output_dir: Path) -> dict[str, Any]:
     """ms-swift ``rlhf`` arguments (ms-swift 4.x names) for parameters ``p``."""
     args: dict[str, Any] = {
         "rlhf_type": "grpo",
@@ -109,7 +110,7 @@ def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir
         "save_total_limit": p.save_total_limit,
         "logging_steps": p.logging_steps,
         "log_completions": p.log_completions,
-        "system": str(system),
+        "system": None if system is None else str(system),
         "external_plugins": [str(plugin_file())],
         "reward_funcs": list(p.reward_funcs),
         "output_dir": str(output_dir),
@@ -176,7 +177,9 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
                 files = vdata.write_datasets(ds, out / "data")
                 prompts_file, bad = files.grpo, files.bad_records
         n_prompts = len(vdata.read_jsonl(prompts_file))
-        if p.system is not None:
+        if p.system == TEMPLATE_SYSTEM:  # the chat template's own, as stage 05 trained with
+            system = None
+        elif p.system is not None:
             system = runs.resolve(p.system)
             if not system.is_file():
                 raise FileNotFoundError(f"system prompt file {runs.display_path(system)} does "
@@ -210,8 +213,7 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
         inputs={"model": result.model, "prompts": prompts_file, "reward_plugin": plugin,
                 "sft_dir": sft_dir},
         seconds=t["seconds"],
-        notes=(["tiny random offline model: rewards show the loop runs, not caption quality"]
-               if p.model is None and p.sft_dir is None else []))
+        notes=[d for d in [sft.model_description(model) if is_local else None] if d])
     return result
 
 

@@ -49,9 +49,12 @@ class SftResult:
 
 
 def resolve_model(model: str | None, seed: int = 0) -> tuple[str, bool]:
-    """``(model path or hub id, is_local)``; None = the tiny offline model (built if missing)."""
+    """``(model path or hub id, is_local)``; None = vaselib's pretrained offline demo base
+    model (:mod:`vaselib.vlm.base_model`, pretrained once if missing)."""
     if model is None:
-        return str(tiny.ensure_tiny_model(seed=0)), True
+        from vaselib.vlm import base_model
+
+        return str(base_model.ensure_base_model(progress=True)), True
     path = runs.resolve(model)
     if path.exists():
         if not (path / "config.json").is_file():
@@ -128,8 +131,31 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
     if p.tuner_type == "full":
         for k in ("lora_rank", "lora_alpha", "target_modules"):
             args.pop(k)
+    else:
+        args["modules_to_save"] = modules_to_save(p, model)
     args.update(p.extra_args)
     return args
+
+
+def modules_to_save(p: SftParams, model: str) -> list[str]:
+    """Modules trained in full beside the LoRA adapters: ``p.modules_to_save``, or when it
+    is None, the language-model head for vaselib's own small models (their head has never
+    seen the domain's words: LoRA alone cannot teach a frozen head new tokens) and nothing
+    for any other model (the original's LoRA)."""
+    if p.modules_to_save is not None:
+        return list(p.modules_to_save)
+    return ["lm_head"] if tiny.is_tiny(model) else []
+
+
+def model_description(model: str) -> str | None:
+    """What a local model folder is, from its ``training.json`` (vaselib's demo models)."""
+    record = runs.resolve(model) / "training.json"
+    if not record.is_file():
+        return None
+    try:
+        return runs.read_json(record).get("description")
+    except ValueError:
+        return None
 
 
 def run(p: SftParams, *, progress: bool = True) -> SftResult:
@@ -176,8 +202,7 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
                  "swift_args": out / "logs" / "swift_sft_args.json"},
         inputs={"model": result.model, "data": ds.source},
         seconds=t["seconds"],
-        notes=(["tiny random offline model: the loss shows the pipeline runs, not caption "
-                "quality"] if p.model is None else []))
+        notes=[d for d in [model_description(model) if is_local else None] if d])
     return result
 
 
