@@ -160,7 +160,8 @@ def test_launch_parameters_that_cannot_work_are_refused(bad, word):
 
 def test_grpo_groups_must_fit_the_generation_batch():
     with pytest.raises(ParameterError, match="num_generations"):
-        params.validate("06_grpo", {"gradient_accumulation_steps": 3})
+        params.validate("06_grpo", {"per_device_train_batch_size": 1,
+                                    "gradient_accumulation_steps": 3})
     params.validate("06_grpo", {"gradient_accumulation_steps": 1, "nproc_per_node": 4})
 
 

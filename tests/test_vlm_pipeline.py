@@ -1,4 +1,7 @@
-"""SFT → merge → GRPO → stage 07 on the tiny offline Qwen2.5-VL with ms-swift (1–3 steps each)."""
+"""SFT → merge → GRPO → stage 07 on the tiny offline Qwen2.5-VL with ms-swift (1–3 steps each).
+
+These test the plumbing: they pass the tiny *random* model explicitly (seconds to build), not
+the demo's default pretrained base model (minutes to pretrain; see test_vlm_base_model)."""
 from __future__ import annotations
 
 import json
@@ -21,12 +24,12 @@ def env(tmp_path_factory):
         folder, caps = write_best_views(root, n=6)
         (folder / "notes.jpg").write_bytes(b"not an image")  # off the pattern: a bad record
         yield {"root": root, "images_dir": str(folder),
-               "captions": str(write_captions(root / "captions.json", caps))}
+               "captions": str(write_captions(root / "captions.json", caps)),
+               "model": str(tiny.ensure_tiny_model())}
 
 
 def _sft_params(env, **kw):
-    base = dict(images_dir=env["images_dir"], captions=env["captions"],
-                model=str(tiny.ensure_tiny_model()),
+    base = dict(images_dir=env["images_dir"], captions=env["captions"], model=env["model"],
                 output_dir=str(env["root"] / "05"), num_train_epochs=1, max_steps=2,
                 gradient_accumulation_steps=1, save_steps=1, eval_steps=1,
                 split_dataset_ratio=0.2)
@@ -50,10 +53,12 @@ def test_sft_trains_and_records_its_final_checkpoint(env, sft_result):
     summary = runs.read_summary(r.output_dir)
     assert summary["headline"]["train_steps"] == 2
     args = json.loads((r.output_dir / "logs" / "swift_sft_args.json").read_text())
-    assert args["ENV"]["MAX_PIXELS"] == "50176" and args["template"] == "qwen2_5_vl"
+    assert args["ENV"]["MAX_PIXELS"] == "12544" and args["template"] == "qwen2_5_vl"
     assert args["fp16"] is False and args["bf16"] is False
+    assert args["modules_to_save"] == ["lm_head"]  # a vaselib model: its head learns too
     saved = json.loads((r.final_checkpoint / "adapter_config.json").read_text())
-    assert saved["r"] == 8 and saved["lora_alpha"] == 32
+    assert saved["r"] == 32 and saved["lora_alpha"] == 64
+    assert any("visual" in m for m in [saved["target_modules"]])  # the ViT is not frozen
 
 
 def test_sft_resumes_from_a_checkpoint(env, sft_result, tmp_path):
@@ -75,7 +80,8 @@ def test_merge_is_idempotent(env, sft_result, monkeypatch):
     first = lora.merge_lora(sft_result.final_checkpoint, out, progress=False)
     assert not first.reused and (out / "config.json").is_file()
     assert (out / "preprocessor_config.json").is_file() or (out / "processor_config.json").is_file()
-    assert lora.changed_tensors(first.base_model, out) == 14  # 2 layers x 7 LoRA targets
+    # LoRA: 2 LM layers x 7 linears + 2 vision blocks x 5 (qkv, proj, gate, up, down); + lm_head
+    assert lora.changed_tensors(first.base_model, out) == 2 * 7 + 2 * 5 + 1
     stamp = (out / "model.safetensors").stat().st_mtime_ns
 
     def no_swift(*a, **k):
@@ -101,7 +107,7 @@ def test_captions_are_deterministic(env, sft_result):
 
 def test_grpo_with_the_reward_plugin_then_stage_07(env, sft_result):
     g = grpo.run(GrpoParams(sft_dir=str(sft_result.output_dir), output_dir=str(env["root"] / "06"),
-                            max_steps=1, max_completion_length=8,
+                            max_steps=1, max_completion_length=8, gradient_accumulation_steps=1,
                             reward_similarity="lexical"), progress=False)
     assert g.train_steps == 1 and g.prompts == 6
     assert len(g.completions) == 4  # one prompt x num_generations
@@ -118,7 +124,7 @@ def test_grpo_with_the_reward_plugin_then_stage_07(env, sft_result):
                               output_dir=str(env["root"] / "07"), max_new_tokens=6),
                   progress=False)
     assert set(r.captions) == {"base", "merged SFT", "GRPO"}
-    assert r.final_model == g.final_checkpoint and r.changed_tensors == 14
+    assert r.final_model == g.final_checkpoint and r.changed_tensors == 25
     assert r.mcore is None and "Megatron" in r.mcore_status
     summary = runs.read_summary(r.output_dir)
     assert summary["headline"]["models_captioned"] == 3

@@ -28,11 +28,22 @@ STANDALONE = "runs/standalone"
 
 
 # ----------------------------------------------------------------------------- data
+# Vases of the demo corpus: enough that stage 04's best views (one per vase that survives
+# 02 and 03) can teach stage 05's captioner; 60 were too few to learn from.
+CORPUS_VASES = 400
+
+
+def corpus_config():
+    from vaselib import synth
+
+    return synth.CorpusConfig(n_vases=CORPUS_VASES)
+
+
 def corpus():
     """The demo corpus (generated into ``data/demo-corpus`` on first use, then loaded)."""
     from vaselib import synth
 
-    return synth.ensure_corpus(runs.demo_corpus_dir())
+    return synth.ensure_corpus(runs.demo_corpus_dir(), corpus_config())
 
 
 def labelled_dir() -> Path:
@@ -72,28 +83,27 @@ def intact_photos_dir() -> Path:
     return _derived("intact_photos", lambda r: r["quality"] == 1 and r["condition"] == "intact")
 
 
-def sft_records_file() -> Path:
-    """The demo's training records for 05, in the original's format (``{images, caption,
-    conversations}``): one intact good view per demo vase, with its ground-truth caption."""
-    from filelock import FileLock
-
-    from vaselib.files import atomic_write_json
-    from vaselib.vlm import data as vdata
-
-    path = runs.data_dir() / "demo-derived" / "sft_records.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if not path.is_file():
-            ds = vdata.demo_records(corpus())
-            atomic_write_json(path, vdata.original_records(ds, relative_to=path.parent))
-    return path
-
-
 def vlm_base_model() -> Path:
-    """The demo's base Qwen2.5-VL (built here on first use)."""
-    from vaselib.vlm import tiny
+    """The demo's base Qwen2.5-VL: small, pretrained here once on generic descriptions of
+    other synthetic vases (it sees, but has never read the domain's captions)."""
+    from vaselib.vlm import base_model
 
-    return tiny.ensure_tiny_model(seed=0)
+    return base_model.ensure_base_model(progress=True)
+
+
+def corpus_captions() -> Path:
+    """The demo corpus' ground truth per vase (``vases.json``: captions and attributes)."""
+    return corpus().root / "vases.json"
+
+
+def heldout_set():
+    """The demo's held-out vases for stage 08: rendered from their own seed, none sharing a
+    design with a vase of the demo corpus (what stage 05 trains on) or of the base model's
+    pretraining set."""
+    from vaselib.vlm import demo_data
+
+    keys = {demo_data.attribute_key(v["attributes"]) for v in corpus().vases}
+    return demo_data.heldout_set(exclude_keys=keys)
 
 
 # ----------------------------------------------------------------------------- stages
@@ -153,14 +163,34 @@ def _fill_04(p, progress):
 
 
 def _fill_05(p, progress):
-    out = {"model": ("the tiny offline Qwen2.5-VL built by vaselib", vlm_base_model)}
+    out = {"model": ("vaselib's small pretrained Qwen2.5-VL (it has seen synthetic vases "
+                     "described in everyday words, never the domain's captions)",
+                     vlm_base_model)}
     if p.dataset is None and p.images_dir is None:
-        out["dataset"] = ("the demo corpus' captioned vases (one intact view each)",
-                          sft_records_file)
-    elif p.images_dir is not None:
-        out["captions"] = ("the demo corpus' captions (vases.json)",
-                           lambda: corpus().root / "vases.json")
+        out["images_dir"] = ("the best views stage 04 chose from the demo corpus (its "
+                             "standalone demo run)",
+                             lambda: _from_stage("04_best_view", "best_views_dir", progress))
+    if p.dataset is None and (p.images_dir is None or _shows_demo_vases(p.images_dir)):
+        out["captions"] = ("the demo corpus' captions (vases.json)", corpus_captions)
     return out
+
+
+def _shows_demo_vases(folder) -> bool:
+    """True when ``folder`` holds photos of the demo corpus' vases (a full run's stage 04
+    output); a user's own folder gets no demo captions."""
+    from vaselib import filenames
+    from vaselib.images import discover_images
+
+    if not (runs.demo_corpus_dir() / "corpus.json").is_file():
+        return False
+    try:
+        files = discover_images(runs.resolve(folder)).files[:20]
+    except FileNotFoundError:
+        return False
+    rx = filenames.compile_pattern(filenames.DEFAULT_VIEW_PATTERN)
+    ids = {str(v["id"]).lower() for v in corpus().vases}
+    names = [filenames.parse_view_name(f.name, rx) for f in files]
+    return bool(names) and all(n is not None and n.vase_id.lower() in ids for n in names)
 
 
 def _fill_06(p, progress):

@@ -23,6 +23,7 @@ from vaselib.vlm import lora, swift_run
 from vaselib.vlm.params import GrpoParams
 
 STAGE = "06_grpo"
+TEMPLATE_SYSTEM = "template"  # GrpoParams.system: keep the chat template's default system prompt
 SYSTEM_PROMPT = (
     "You are an expert in ancient Greek pottery. Describe the vase in the image in one "
     "caption: its fabric, technique, shape, approximate date, main decorative subject, and "
@@ -100,8 +101,8 @@ def _remove_previous_training(out: Path) -> None:
                 child.unlink()
 
 
-def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir: Path
-              ) -> dict[str, Any]:
+def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path | None,
+              output_dir: Path) -> dict[str, Any]:
     """ms-swift ``rlhf`` arguments (ms-swift 4.x names) for parameters ``p``."""
     args: dict[str, Any] = {
         "rlhf_type": "grpo",
@@ -128,7 +129,7 @@ def grpo_args(p: GrpoParams, model: str, dataset: Path, system: Path, output_dir
         "save_total_limit": p.save_total_limit,
         "logging_steps": p.logging_steps,
         "log_completions": p.log_completions,
-        "system": str(system),
+        "system": None if system is None else str(system),
         "external_plugins": [str(plugin_file())],
         "reward_funcs": list(p.reward_funcs),
         "output_dir": str(output_dir),
@@ -206,7 +207,9 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
             raise ValueError(f"the GRPO prompts {runs.display_path(prompts_file)} are empty: no "
                              f"record has a vase caption the reward can score (see "
                              f"bad_records.json: \"{vdata.NO_REWARD_CAPTION}\")")
-        if p.system is not None:
+        if p.system == TEMPLATE_SYSTEM:  # the chat template's own, as stage 05 trained with
+            system = None
+        elif p.system is not None:
             system = runs.resolve(p.system)
             if not system.is_file():
                 raise FileNotFoundError(f"system prompt file {runs.display_path(system)} does "
@@ -239,6 +242,7 @@ def run(p: GrpoParams, *, progress: bool = True) -> GrpoResult:
                  "swift_args": out / "logs" / "swift_rlhf_args.json"},
         inputs={"model": result.model, "prompts": prompts_file, "reward_plugin": plugin,
                 "sft_dir": sft_dir},
-        seconds=t["seconds"])
+        seconds=t["seconds"],
+        notes=[d for d in [swift_run.model_description(model) if is_local else None] if d])
     folder.finish_in_place()
     return result

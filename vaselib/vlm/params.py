@@ -1,6 +1,8 @@
 """Parameters of stages 05 (SFT), 06 (GRPO) and 07 (merge, Megatron export).
 
-Defaults are the offline CPU demo on the tiny random Qwen2.5-VL (:mod:`vaselib.vlm.tiny`);
+Defaults are the offline CPU demo on vaselib's small pretrained Qwen2.5-VL
+(:mod:`vaselib.vlm.base_model`: it sees, but has never read the domain's captions) and the
+demo's rendered training vases (:mod:`vaselib.vlm.demo_data`);
 ``params/paper/*.yaml`` hold the original's values (Qwen2.5-VL-7B-Instruct, bfloat16, GPU).
 Every ms-swift argument that the original set is a field here with the same name as
 ms-swift's (so ``swift sft --<name>`` and the field agree); anything else ms-swift accepts
@@ -26,9 +28,10 @@ def _swift_fields():
                                         "ModelScope (ms-swift's default hub)"),
         torch_dtype=Field("float32", description="weights and training dtype (paper bfloat16; "
                                                  "the CPU trains in float32)"),
-        max_pixels=Field(224 * 224, ge=56 * 56,
+        max_pixels=Field(112 * 112, ge=56 * 56,
                          description="MAX_PIXELS: largest image area fed to Qwen2.5-VL "
-                                     "(paper 1003520); set before ms-swift loads the model"),
+                                     "(paper 1003520; the demo's 112-px photographs give 16 "
+                                     "image tokens); set before ms-swift loads the model"),
         dataloader_num_workers=Field(0, ge=0, description="DataLoader worker processes "
                                                           "(paper 4)"),
         dataset_num_proc=Field(1, ge=1, description="processes that encode the data set "
@@ -93,7 +96,8 @@ class SftParams(_SwiftStage):
                                         "(TensorBoard) and summary.json (paper output/7B)")
     dataset: Optional[str] = Field(
         None, description="JSON file of the original's records {images, caption, "
-                          "conversations}; relative image paths are taken from its folder")
+                          "conversations}; relative image paths are taken from its folder; "
+                          "None (and no images_dir) = the demo's rendered training vases")
     images_dir: Optional[str] = Field(
         None, description="a best_views/ folder (stage 04) of <UUID>_<view>_ac001001.jpg files; "
                           "used when dataset is None")
@@ -102,7 +106,8 @@ class SftParams(_SwiftStage):
                           "vase id -> caption; None = the demo corpus' captions")
     model: Optional[str] = Field(
         None, description="local Qwen2.5-VL folder or hub id (Qwen/Qwen2.5-VL-7B-Instruct); "
-                          "None = the tiny random offline model")
+                          "None = vaselib's small offline base model, pretrained once on generic "
+                          "descriptions (vaselib.vlm.base_model)")
     template: str = _F()["template"]
     use_hf: bool = _F()["use_hf"]
     torch_dtype: Literal["float32", "bfloat16", "float16"] = _F()["torch_dtype"]
@@ -120,27 +125,35 @@ class SftParams(_SwiftStage):
     extra_args: dict[str, Any] = _F()["extra_args"]
     tuner_type: Literal["lora", "full"] = Field("lora", description="LoRA adapters or full "
                                                                     "fine-tuning")
-    lora_rank: int = Field(8, ge=1, description="LoRA rank")
-    lora_alpha: int = Field(32, ge=1, description="LoRA alpha")
+    lora_rank: int = Field(32, ge=1, description="LoRA rank (paper 8; the demo's 64-wide "
+                                                 "model needs nearly full rank to move)")
+    lora_alpha: int = Field(64, ge=1, description="LoRA alpha (paper 32)")
     target_modules: str = Field("all-linear", description="LoRA target modules (ms-swift "
                                                           "name or space-separated list)")
-    freeze_vit: bool = Field(True, description="keep the vision tower frozen (no LoRA on it)")
-    num_train_epochs: float = Field(4, gt=0, description="passes over the training data "
+    freeze_vit: bool = Field(False, description="keep the vision tower frozen (no LoRA on it); "
+                                                "paper true; the demo adapts its small vision "
+                                                "tower too")
+    modules_to_save: Optional[list[str]] = Field(
+        None, description="modules trained in full beside LoRA; None = ['lm_head'] for "
+                          "vaselib's own demo models (their head has never seen the domain's "
+                          "words) and none for other models (the original)")
+    num_train_epochs: float = Field(2, gt=0, description="passes over the training data "
                                                          "(paper 2)")
     max_steps: int = Field(-1, ge=-1, description="stop after this many optimiser steps; "
                                                   "-1 = run all epochs")
-    per_device_train_batch_size: int = Field(1, ge=1, description="records per device per step")
-    gradient_accumulation_steps: int = Field(2, ge=1, description="micro-batches per optimiser "
+    per_device_train_batch_size: int = Field(4, ge=1, description="records per device per step "
+                                                                  "(paper 1)")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="micro-batches per optimiser "
                                                                   "step (paper 16)")
-    learning_rate: float = Field(5e-3, gt=0, description="peak learning rate (paper 1e-4; the "
-                                                         "tiny demo needs more to move)")
+    learning_rate: float = Field(4e-3, gt=0, description="peak learning rate (paper 1e-4; the "
+                                                         "small demo model needs more to move)")
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps for warm-up")
     max_length: int = Field(4096, ge=64, description="longest token sequence (image + text)")
-    eval_steps: int = Field(20, ge=1, description="evaluate every N steps (paper 100)")
-    save_steps: int = Field(20, ge=1, description="save a checkpoint every N steps (paper 100); "
-                                                  "the last step is always saved")
+    eval_steps: int = Field(100, ge=1, description="evaluate every N steps (paper 100)")
+    save_steps: int = Field(100, ge=1, description="save a checkpoint every N steps (paper 100); "
+                                                   "the last step is always saved")
     save_total_limit: int = Field(5, ge=1, description="checkpoints kept")
-    logging_steps: int = Field(1, ge=1, description="log loss every N steps (paper 5)")
+    logging_steps: int = Field(5, ge=1, description="log loss every N steps (paper 5)")
     split_dataset_ratio: float = Field(0.05, ge=0, lt=1, description="share held out for "
                                                                      "validation (paper 0.01)")
     resume_from_checkpoint: Optional[str] = Field(
@@ -185,12 +198,15 @@ class GrpoParams(_SwiftStage):
     extra_args: dict[str, Any] = _F()["extra_args"]
     tuner_type: Literal["full", "lora"] = Field("full", description="full training (paper) or "
                                                                     "LoRA")
-    learning_rate: float = Field(1e-5, gt=0, description="learning rate (paper 1e-6)")
+    learning_rate: float = Field(1e-4, gt=0, description="learning rate (paper 1e-6; the small "
+                                                         "demo model barely moves below 1e-5)")
     num_train_epochs: float = Field(1, gt=0, description="passes over the prompts")
-    max_steps: int = Field(6, ge=-1, description="stop after N steps; -1 = all epochs "
-                                                 "(paper -1)")
-    per_device_train_batch_size: int = Field(1, ge=1, description="prompts per device per step")
-    gradient_accumulation_steps: int = Field(4, ge=1, description="micro-batches per step")
+    max_steps: int = Field(16, ge=-1, description="stop after N steps; -1 = all epochs "
+                                                  "(paper -1; the demo's CPU budget)")
+    per_device_train_batch_size: int = Field(4, ge=1, description="completions per device per "
+                                                                  "micro-batch (paper 1)")
+    gradient_accumulation_steps: int = Field(2, ge=1, description="micro-batches per step "
+                                                                  "(paper 4)")
     num_generations: int = Field(4, ge=2, description="completions sampled per prompt "
                                                       "(the GRPO group)")
     temperature: float = Field(1.0, gt=0, description="sampling temperature")
@@ -206,8 +222,11 @@ class GrpoParams(_SwiftStage):
     log_completions: bool = Field(True, description="write every completion and its reward to "
                                                     "completions.jsonl")
     system: Optional[str] = Field(
-        None, description="system prompt file; None = vaselib's vase-expert prompt, written "
-                          "to output_dir/system_prompt.txt")
+        "template", description="system prompt file; None = vaselib's vase-expert prompt, "
+                                "written to output_dir/system_prompt.txt (paper); 'template' = "
+                                "the chat template's default system prompt, the one stage 05 "
+                                "trained with (demo: the small model writes differently under "
+                                "a system prompt it has never seen)")
     reward_funcs: list[str] = Field(
         ["external_vase_acc"],
         description="ms-swift reward names; external_vase_acc comes from vaselib's plugin")
@@ -257,8 +276,9 @@ class MergeParams(StageParams):
     image: Optional[str] = Field(
         None, description="image captioned by the base and the merged model; None = the first "
                           "image of stage 05's data set")
-    max_new_tokens: int = Field(40, ge=1, le=1024, description="longest caption generated")
-    max_pixels: int = Field(224 * 224, ge=56 * 56, description="MAX_PIXELS for captioning")
+    max_new_tokens: int = Field(64, ge=1, le=1024, description="longest caption generated (a "
+                                                               "demo caption is ~35 tokens)")
+    max_pixels: int = Field(112 * 112, ge=56 * 56, description="MAX_PIXELS for captioning")
     to_mcore: bool = Field(
         False, description="also convert the final model to Megatron-Core (needs a GPU, "
                            "megatron-core and mcore-bridge)")

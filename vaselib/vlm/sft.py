@@ -16,7 +16,7 @@ from typing import Any
 
 from vaselib import outputs, runs, stages
 from vaselib.vlm import data as vdata
-from vaselib.vlm import swift_run
+from vaselib.vlm import swift_run, tiny
 from vaselib.vlm.params import SftParams
 
 STAGE = "05_sft"
@@ -90,8 +90,20 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
     if p.tuner_type == "full":
         for k in ("lora_rank", "lora_alpha", "target_modules"):
             args.pop(k)
+    else:
+        args["modules_to_save"] = modules_to_save(p, model)
     args.update(p.extra_args)
     return args
+
+
+def modules_to_save(p: SftParams, model: str) -> list[str]:
+    """Modules trained in full beside the LoRA adapters: ``p.modules_to_save``, or when it
+    is None, the language-model head for vaselib's own small models (their head has never
+    seen the domain's words: LoRA alone cannot teach a frozen head new tokens) and nothing
+    for any other model (the original's LoRA)."""
+    if p.modules_to_save is not None:
+        return list(p.modules_to_save)
+    return ["lm_head"] if tiny.is_tiny(model) else []
 
 
 def run(p: SftParams, *, progress: bool = True) -> SftResult:
@@ -138,7 +150,8 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
                  "logging": out / "logging.jsonl", "tensorboard": out / "runs",
                  "swift_args": out / "logs" / "swift_sft_args.json"},
         inputs={"model": result.model, "data": ds.source},
-        seconds=t["seconds"], notes=[note] if note else [])
+        seconds=t["seconds"],
+        notes=[n for n in [note, swift_run.model_description(model) if is_local else None] if n])
     folder.finish_in_place()
     return result
 

@@ -233,6 +233,17 @@ def resolve_model(model: str | None, name: str = "model") -> tuple[str, bool]:
                             f"like Qwen/Qwen2.5-VL-7B-Instruct")
 
 
+def model_description(model: str) -> str | None:
+    """What a local model folder is, from its ``training.json`` (vaselib's demo models)."""
+    record = runs.resolve(model) / "training.json"
+    if not record.is_file():
+        return None
+    try:
+        return runs.read_json(record).get("description")
+    except ValueError:
+        return None
+
+
 def swift_env(p, model: str, is_local: bool) -> dict[str, str]:
     """Environment of the ms-swift child process for stage parameters ``p``."""
     env = {"MAX_PIXELS": str(p.max_pixels)}

@@ -30,6 +30,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from vaselib import runs, vocabulary
 
@@ -106,8 +107,11 @@ def training_text(seed: int = 0, n: int = 3000) -> list[str]:
     return lines
 
 
-def build_tokenizer(seed: int = 0):
-    """A ``Qwen2Tokenizer`` with a locally trained BPE and Qwen's special-token ids."""
+def build_tokenizer(seed: int = 0, extra_text: Sequence[str] = (), vocab_size: int = BPE_VOCAB):
+    """A ``Qwen2Tokenizer`` with a locally trained BPE and Qwen's special-token ids.
+
+    The BPE learns from :func:`training_text` plus ``extra_text`` (the pretrained demo model
+    adds its generic descriptions, :mod:`vaselib.vlm.base_model`)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import AddedToken, Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
@@ -118,9 +122,9 @@ def build_tokenizer(seed: int = 0):
         pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=BPE_VOCAB, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    bpe.train_from_iterator(training_text(seed), trainer=trainer)
+    bpe.train_from_iterator(training_text(seed) + list(extra_text), trainer=trainer)
     spec = json.loads(bpe.to_str())["model"]
     vocab: dict[str, int] = dict(spec["vocab"])
     merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in spec["merges"]]
@@ -144,23 +148,34 @@ def build_tokenizer(seed: int = 0):
     return tok, n_real
 
 
-def build_config(n_real: int | None = None):
+def build_config(n_real: int | None = None, *, text_hidden: int = TEXT_HIDDEN,
+                 text_intermediate: int = 128, text_layers: int = 2, text_heads: int = 4,
+                 text_kv_heads: int = 2, vision_hidden: int = 32, vision_intermediate: int = 64,
+                 vision_depth: int = 2, vision_heads: int = 2):
+    """Qwen2.5-VL's configuration at tiny sizes (the defaults: the random test model)."""
     from transformers import Qwen2_5_VLConfig
 
+    # rotary pairs per head, split time / height / width 1 : 1.5 : 1.5 like Qwen's [16, 24, 24]
+    half = text_hidden // text_heads // 2
+    rest = half - half // 4
+    mrope = [half // 4, rest - rest // 2, rest // 2]
     text = dict(
-        vocab_size=VOCAB_SIZE, hidden_size=TEXT_HIDDEN, intermediate_size=128,
-        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=32768, max_window_layers=2, rms_norm_eps=1e-6,
+        vocab_size=VOCAB_SIZE, hidden_size=text_hidden, intermediate_size=text_intermediate,
+        num_hidden_layers=text_layers, num_attention_heads=text_heads,
+        num_key_value_heads=text_kv_heads,
+        max_position_embeddings=32768, max_window_layers=text_layers, rms_norm_eps=1e-6,
         hidden_act="silu", use_sliding_window=False, sliding_window=None,
         rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
-                         "mrope_section": [2, 3, 3]},
+                         "mrope_section": mrope},
         bos_token_id=SPECIAL_IDS["<|endoftext|>"], eos_token_id=SPECIAL_IDS["<|im_end|>"],
         pad_token_id=SPECIAL_IDS["<|endoftext|>"], tie_word_embeddings=False,
         initializer_range=0.02)
     vision = dict(
-        depth=2, hidden_size=32, intermediate_size=64, num_heads=2, in_channels=3,
-        out_hidden_size=TEXT_HIDDEN, patch_size=14, spatial_merge_size=2,
-        temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
+        depth=vision_depth, hidden_size=vision_hidden, intermediate_size=vision_intermediate,
+        num_heads=vision_heads, in_channels=3,
+        out_hidden_size=text_hidden, patch_size=14, spatial_merge_size=2,
+        temporal_patch_size=2, window_size=112,
+        fullatt_block_indexes=list(range(1, vision_depth, 2)),
         tokens_per_second=2, hidden_act="silu", initializer_range=0.02)
     return Qwen2_5_VLConfig(
         text_config=text, vision_config=vision,
@@ -199,11 +214,11 @@ def build_model(n_real: int, seed: int = 0):
     return model
 
 
-def build_processor(tokenizer):
+def build_processor(tokenizer, max_pixels: int = DEMO_MAX_PIXELS):
     from transformers import (Qwen2_5_VLProcessor, Qwen2VLImageProcessor,
                               Qwen2VLVideoProcessor)
 
-    size = {"shortest_edge": 56 * 56, "longest_edge": DEMO_MAX_PIXELS}
+    size = {"shortest_edge": 56 * 56, "longest_edge": max_pixels}
     image = Qwen2VLImageProcessor(size=size, patch_size=14, temporal_patch_size=2, merge_size=2)
     video = Qwen2VLVideoProcessor(size=size, patch_size=14, temporal_patch_size=2, merge_size=2)
     return Qwen2_5_VLProcessor(image_processor=image, tokenizer=tokenizer,
