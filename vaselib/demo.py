@@ -201,15 +201,29 @@ def _fill_06(p, progress):
 
 
 def _fill_07(p, progress):
-    if p.adapters is not None or p.sft_dir is not None:
-        return {}
-    return {"sft_dir": ("the standalone demo run of stage 05",
-                        lambda: ensure_standalone("05_sft", progress=progress))}
+    out = {}
+    if p.adapters is None and p.sft_dir is None:
+        out["sft_dir"] = ("the standalone demo run of stage 05",
+                          lambda: ensure_standalone("05_sft", progress=progress))
+        out["grpo_dir"] = ("the standalone demo run of stage 06",
+                           lambda: ensure_standalone("06_grpo", progress=progress))
+    return out
+
+
+def _fill_08(p, progress):
+    out = {"ground_truth": ("the demo's held-out vases (rendered from their own seed, no "
+                            "design shared with a training or pretraining vase)",
+                            lambda: heldout_set().records_file)}
+    if p.models is None and p.generated is None:
+        out["merge_dir"] = ("the standalone demo run of stage 07 (base, SFT and GRPO models)",
+                            lambda: ensure_standalone("07_merge", progress=progress))
+    return out
 
 
 _FILLERS: dict[str, Callable[[Any, bool], dict[str, tuple[str, Callable[[], Path]]]]] = {
     "01_resnet_train": _fill_01, "02_classify": _fill_02, "03_clip_quality": _fill_03,
     "04_best_view": _fill_04, "05_sft": _fill_05, "06_grpo": _fill_06, "07_merge": _fill_07,
+    "08_evaluate": _fill_08,
 }
 
 

@@ -93,6 +93,12 @@ STAGES: tuple[Stage, ...] = (
           inputs=("adapters", "sft_dir", "grpo_dir", "base_model", "image"),
           outputs=("logs", "merged", "merged_grpo", "mcore", "captions.json"),
           upstream={"sft_dir": ("05_sft", ""), "grpo_dir": ("06_grpo", "")}),
+    Stage("08_evaluate", "Caption evaluation: base vs SFT vs GRPO",
+          "vaselib.evaluation.params:EvaluateParams", "vaselib.evaluation.stage:run",
+          inputs=("merge_dir", "models", "generated", "ground_truth", "sentence_model"),
+          outputs=("image_*.json", "evaluation_report.json", "evaluation_report.md",
+                   "metrics.png"),
+          upstream={"merge_dir": ("07_merge", "")}),
 )
 
 _BY_NAME = {s.name: s for s in STAGES}

@@ -72,3 +72,38 @@ def metrics_bar_chart(report: Mapping[str, Any], metrics: Sequence[str] = DEFAUL
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def caption_gallery(images, references, captions, n: int = 8, width: int = 60):
+    """Held-out vases with the reference caption and each model's caption under them."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    from vaselib.images import ImageLoadError, open_image
+
+    n = min(n, len(images))
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no vases to show", ha="center")
+        plt.close(fig)
+        return fig
+    fig, axes = plt.subplots(n, 2, figsize=(12, 2.3 * n), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 5]})
+    for i in range(n):
+        ax_img, ax_txt = axes[i]
+        ax_img.axis("off")
+        ax_txt.axis("off")
+        try:
+            ax_img.imshow(open_image(images[i]))
+        except ImageLoadError:
+            ax_img.text(0.5, 0.5, "unreadable", ha="center")
+        lines = ["reference: " + textwrap.shorten(references[i], width * 2)]
+        for name, caps in captions.items():
+            lines.append(f"{name}: " + textwrap.shorten(caps[i] or "(empty)", width * 2))
+        ax_txt.text(0, 0.5, "\n".join(textwrap.fill(line, width * 2) for line in lines),
+                    va="center", fontsize=8, family="monospace")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

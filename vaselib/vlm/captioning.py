@@ -74,10 +74,10 @@ def caption_batch(model_dir: str | Path, images: Sequence[str | Path], *,
         torch.set_num_threads(threads)
     try:
         with runs.timer() as t:
-            processor = AutoProcessor.from_pretrained(path)
+            processor = AutoProcessor.from_pretrained(path, local_files_only=True)
             processor.tokenizer.padding_side = "left"
             model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                path, dtype=torch.float32).eval()
+                path, dtype=torch.float32, local_files_only=True).eval()
             text = prompt_text(processor, prompt, system)
             out: list[str] = []
             paths = [runs.resolve(p) for p in images]
