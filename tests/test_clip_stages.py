@@ -245,3 +245,15 @@ def test_params_reject_unknown_and_bad_values():
         validate("03_clip_quality", {"high_prompts": ["ok", "  "]})
     assert validate("03_clip_quality", {"threshold": None}).threshold is None
     assert validate("03_clip_quality", {"threshold": 0.15}).threshold == 0.15
+
+
+def test_threshold_slider_steps_are_round_and_cover_the_scores():
+    from vaselib.clip.widgets import slider_range
+
+    scores = np.array([0.0123, 0.0419637, 0.0871])
+    lo, hi, step = slider_range(scores)
+    assert step == 1e-4                       # (0.0871 - 0.0123) / 500 = 1.5e-4 -> 1e-4
+    assert lo < scores.min() and hi > scores.max()
+    for end in (lo, hi):                      # the ends lie on the step grid
+        assert abs(end / step - round(end / step)) < 1e-6
+    assert slider_range(np.array([-0.5, 0.5]))[2] == 1e-3

@@ -31,7 +31,7 @@ def env(tmp_path_factory):
 def _sft_params(env, **kw):
     base = dict(images_dir=env["images_dir"], captions=env["captions"], model=env["model"],
                 output_dir=str(env["root"] / "05"), num_train_epochs=1, max_steps=2,
-                gradient_accumulation_steps=1, save_steps=1, eval_steps=1,
+                gradient_accumulation_steps=1, save_steps=1, eval_steps=1, logging_steps=1,
                 split_dataset_ratio=0.2)
     base.update(kw)
     return SftParams(**base)
@@ -70,7 +70,7 @@ def test_sft_resumes_from_a_checkpoint(env, sft_result, tmp_path):
     # step 1 comes from checkpoint-1's trainer state, steps 2-3 were trained again
     assert [e["step"] for e in resumed.log_history if "loss" in e] == [1, 2, 3]
     assert (tmp_path / "05b" / "checkpoint-3").is_dir()
-    with pytest.raises(FileNotFoundError, match="not an ms-swift checkpoint"):
+    with pytest.raises(FileNotFoundError, match="not a complete ms-swift checkpoint"):
         sft.run(_sft_params(env, output_dir=str(tmp_path / "05c"),
                             resume_from_checkpoint=str(tmp_path)), progress=False)
 

@@ -130,7 +130,8 @@ def test_clip_threshold_explorer_follows_the_slider(session, tmp_path):
     # as the run left it: the stage's threshold (the 25th percentile) and its counts
     acc0, rej0, shown0 = _counts_03(bl.wait_for_text(driver, COUNTS, bool, "the counts line"))
     assert (acc0, rej0) == (report["accepted_images"], report["rejected_images"])
-    assert shown0 == f"{report['threshold']:.3f}"
+    # the readout shows the threshold to 3 decimals (a half may round either way in the browser)
+    assert abs(float(shown0) - report["threshold"]) <= 0.001, (shown0, report["threshold"])
     n_acc, below, above = expect(report["threshold"])
     start = _gallery(driver, below, above)
     assert len(start["thumbs"]) == len(below) + len(above) and len(start["histogram"]) == 1

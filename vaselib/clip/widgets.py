@@ -22,6 +22,19 @@ from vaselib.clip import scoring
 _THUMB = 112
 
 
+
+def slider_range(scores) -> tuple[float, float, float]:
+    """``(min, max, step)`` of the threshold slider: a round step (a power of ten, about
+    1/500 of the score range or finer) and ends on multiples of it, a little past the
+    scores, so a typed round threshold such as 0.042 is the slider's value exactly."""
+    import math
+
+    lo, hi = float(np.min(scores)), float(np.max(scores))
+    step = 10.0 ** math.floor(math.log10(max(1e-4, (hi - lo) / 500)))
+    pad = max(step, (hi - lo) * 0.02)
+    return (round(math.floor((lo - pad) / step) * step, 10),
+            round(math.ceil((hi + pad) / step) * step, 10), step)
+
 class ThresholdExplorer:
     """Slider + histogram + counts + neighbours gallery over precomputed scores."""
 
@@ -127,7 +140,7 @@ class ThresholdExplorer:
         ui["counts"].value = (f"<b>accepted {self.last['accepted']}</b> · rejected "
                               f"{self.last['rejected']} · acceptance "
                               f"{100 * self.last['acceptance_rate']:.1f} % · run headless with "
-                              f"<code>-p threshold {self.threshold!r}</code>")
+                              f"<code>-p threshold {round(self.threshold, 6)!r}</code>")
         ui["below"].children = self._tiles(self.last["_below"], REJECT)
         ui["above"].children = self._tiles(self.last["_above"], ACCEPT)
 
@@ -136,10 +149,9 @@ class ThresholdExplorer:
         import ipywidgets as w
 
         if self._ui is None:
-            lo, hi = float(self.scores.min()), float(self.scores.max())
-            pad = max(1e-3, (hi - lo) * 0.02)
-            slider = w.FloatSlider(value=min(max(self.threshold, lo - pad), hi + pad),
-                                   min=lo - pad, max=hi + pad, step=max(1e-4, (hi - lo) / 500),
+            lo, hi, step = slider_range(self.scores)
+            slider = w.FloatSlider(value=min(max(self.threshold, lo), hi),
+                                   min=lo, max=hi, step=step,
                                    readout_format=".3f", description="threshold",
                                    continuous_update=True, layout=w.Layout(width="600px"))
             self._ui = {

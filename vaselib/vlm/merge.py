@@ -101,9 +101,9 @@ def run(p, *, progress: bool = True) -> MergeResult:
             models = {"base": merged.base_model, "merged SFT": merged.path}
             if grpo_model is not None:
                 models["GRPO"] = grpo_model
-            for name, folder in models.items():
+            for name, model_dir in models.items():
                 captions[name] = infer.caption_images(
-                    folder, [image], p.max_new_tokens, p.seed, max_pixels=p.max_pixels)[0]
+                    model_dir, [image], p.max_new_tokens, p.seed, max_pixels=p.max_pixels)[0]
         base_local = runs.resolve(merged.base_model)
         n_changed = changed_tensors(base_local, merged.path) if base_local.exists() else None
         mcore = None
