@@ -47,6 +47,10 @@ def test_sft_trains_and_records_its_final_checkpoint(env, sft_result):
     assert (r.records, r.bad_records, r.train_steps) == (6, 1, 2)
     assert r.val_records == 1 and r.train_records == 5
     assert [e["step"] for e in r.log_history if "loss" in e] == [1, 2]
+    # eval_on_start: the untrained model's validation loss comes first, at step 0
+    assert [e["step"] for e in r.log_history if "eval_loss" in e] == [0, 1, 2]
+    first_eval = next(e for e in r.log_history if "eval_loss" in e)
+    assert r.base_eval_loss == first_eval["eval_loss"] and r.base_eval_loss > 0
     assert r.final_checkpoint.name == "checkpoint-2" and lora.is_adapter(r.final_checkpoint)
     assert outputs.recorded_output(r.output_dir, "final_checkpoint", "05_sft",
                                param="sft_dir") == r.final_checkpoint

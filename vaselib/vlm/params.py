@@ -150,6 +150,9 @@ class SftParams(_SwiftStage):
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps for warm-up")
     max_length: int = Field(4096, ge=64, description="longest token sequence (image + text)")
     eval_steps: int = Field(100, ge=1, description="evaluate every N steps (paper 100)")
+    eval_on_start: bool = Field(True, description="measure the validation loss before training "
+                                                  "too: the untrained model's, to compare "
+                                                  "(paper: no)")
     save_steps: int = Field(100, ge=1, description="save a checkpoint every N steps (paper 100); "
                                                    "the last step is always saved")
     save_total_limit: int = Field(5, ge=1, description="checkpoints kept")

@@ -33,6 +33,7 @@ class SftResult:
     train_steps: int
     final_loss: float | None
     final_eval_loss: float | None
+    base_eval_loss: float | None            # the validation loss before training (eval_on_start)
     final_checkpoint: Path | None
     log_history: list[dict[str, Any]]
     bad: list[dict[str, str]] = field(default_factory=list)
@@ -45,7 +46,9 @@ class SftResult:
                 "train_steps": self.train_steps,
                 "final_loss": None if self.final_loss is None else round(self.final_loss, 4),
                 "final_eval_loss": (None if self.final_eval_loss is None
-                                    else round(self.final_eval_loss, 4))}
+                                    else round(self.final_eval_loss, 4)),
+                "base_eval_loss": (None if self.base_eval_loss is None
+                                   else round(self.base_eval_loss, 4))}
 
 
 def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
         "freeze_vit": p.freeze_vit,
         "gradient_accumulation_steps": p.gradient_accumulation_steps,
         "eval_steps": p.eval_steps,
+        "eval_on_start": p.eval_on_start,
         "save_steps": p.save_steps,
         "save_total_limit": p.save_total_limit,
         "logging_steps": p.logging_steps,
@@ -131,6 +135,8 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
     n_val = len(vdata.read_jsonl(val_file)) if val_file.is_file() else 0
     losses = [e["loss"] for e in history if "loss" in e]
     evals = [e["eval_loss"] for e in history if "eval_loss" in e]
+    base_evals = [e["eval_loss"] for e in history
+                  if "eval_loss" in e and not e.get("step")]      # eval_on_start logs step 0
     ckpt = final.get("last_model_checkpoint")
     result = SftResult(
         output_dir=out, model=model if not is_local else runs.display_path(model),
@@ -139,6 +145,7 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
         train_steps=int(final.get("global_step") or 0),
         final_loss=losses[-1] if losses else None,
         final_eval_loss=evals[-1] if evals else None,
+        base_eval_loss=base_evals[0] if base_evals and resume is None else None,
         final_checkpoint=Path(ckpt) if ckpt else None, log_history=history,
         bad=[b.to_dict() for b in ds.bad], data_files=files, seconds=t["seconds"])
     runs.write_summary(
