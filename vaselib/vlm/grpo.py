@@ -49,7 +49,15 @@ class GrpoResult:
         r = lambda x: None if x is None else round(x, 4)  # noqa: E731
         return {"prompts": self.prompts, "train_steps": self.train_steps,
                 "completions": len(self.completions), "mean_reward": r(self.mean_reward),
-                "final_reward": r(self.final_reward)}
+                "final_reward": r(self.final_reward),
+                "mean_reward_std": r(self.mean_reward_std)}
+
+    @property
+    def mean_reward_std(self) -> float | None:
+        """The mean over steps of the reward's spread within a group of completions of one
+        prompt (ms-swift's ``reward_std``): zero means GRPO had no advantage to learn from."""
+        stds = [float(e["reward_std"]) for e in self.log_history if "reward_std" in e]
+        return sum(stds) / len(stds) if stds else None
 
 
 def plugin_file() -> Path:
