@@ -160,6 +160,20 @@ def test_compare_models_paired_self_difference_is_zero(files):
     assert better["difference"] == pytest.approx(1 - 5 / 9)
 
 
+def test_compare_models_without_a_baseline_subtracts_each_earlier_model(files):
+    gen, ref = files
+    report = compare_models({"base": gen, "sft": _records(REF, 0), "grpo": gen}, ref,
+                            text_features=text_features,
+                            sentence_embeddings=sentence_embeddings, n_boot=30)
+    # later minus earlier, as a reader of "SFT − base" expects
+    assert [(c["model_a"], c["model_b"]) for c in report["comparisons"]] == [
+        ("sft", "base"), ("grpo", "base"), ("grpo", "sft")]
+    gain = report["comparisons"][0]["differences"]["lexical_similarity"]["difference"]
+    assert gain == pytest.approx(1 - 5 / 9)     # the perfect captions beat the base's
+    loss = report["comparisons"][2]["differences"]["lexical_similarity"]["difference"]
+    assert loss == pytest.approx(-(1 - 5 / 9))
+
+
 def test_report_files_and_markdown(entry, tmp_path):
     report = {"format": "x", "models": {"test-model": entry}, "comparisons": []}
     paths = write_report(report, tmp_path)

@@ -159,7 +159,8 @@ def compare_models(generated: Mapping[str, Source], ground_truth: Source, *,
             match_records(source, ground_truth), name, text_features, sentence_embeddings,
             similarity, tau, n_boot, seed, level)
     if baseline is None:
-        pairs = list(combinations(generated, 2))
+        # each model against every model listed before it: later − earlier (SFT − base)
+        pairs = [(b, a) for a, b in combinations(generated, 2)]
     else:
         pairs = [(name, baseline) for name in generated if name != baseline]
     comparisons = [paired_comparison(scored[a], scored[b], a, b, n_boot=n_boot, seed=seed,

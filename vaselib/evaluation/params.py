@@ -29,7 +29,7 @@ class EvaluateParams(StageParams):
                           "demo's held-out vases")
     baseline: Optional[str] = Field(
         None, description="the model every other is compared with (paired differences); "
-                          "None = every pair")
+                          "None = each model minus every model listed before it")
     max_new_tokens: int = Field(64, ge=1, le=1024, description="longest caption generated")
     batch_size: int = Field(32, ge=1, description="images per generation batch")
     max_pixels: int = Field(112 * 112, ge=56 * 56,
