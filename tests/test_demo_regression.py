@@ -46,9 +46,13 @@ def test_every_stage_ran_with_the_demo_profile(demo_run):
     for stage in stages.names():
         recorded = params.load_yaml(ROOT / "params" / "demo" / f"{stage}.yaml")
         ran_with = summary(run_dir, stage)["params"]
-        chained = set(pipeline.chained_parameters(stage, run_dir))
+        chained = pipeline.chained_parameters(stage, run_dir)
+        filled = demo.fillable_inputs(stage, params.validate(stage, {**recorded, **chained}))
         for key, value in recorded.items():
             if key in chained:
+                continue
+            if key in filled:  # a demo input the profile leaves None: the demo supplied it
+                assert value is None and ran_with[key], (stage, key, ran_with[key])
                 continue
             assert ran_with[key] == value, (
                 f"{stage} ran with {key} = {ran_with[key]!r}; the demo profile "
@@ -113,3 +117,58 @@ def test_04_keeps_one_view_per_vase_mostly_a_profile(demo_run):
             contested += 1
             wins += kinds[r["selected_filename"]] in demo_checks.PROFILE_VIEWS
     _band("04_best_view", "profile_view_chosen", demo_checks.Rate(wins, contested))
+
+
+def test_05_teaches_the_base_model_the_captions_of_stage_04s_best_views(demo_run):
+    run_dir, _ = demo_run
+    h = summary(run_dir, "05_sft")["headline"]
+    best_views = count_files(run_dir / "04_best_view" / "best_views")
+    assert h["records"] == best_views and h["bad_records"] == 0
+    assert h["train_records"] + h["val_records"] == best_views and h["val_records"] > 0
+    # the validation loss of the untrained base (eval_on_start) against the trained model's
+    assert h["base_eval_loss"] is not None and h["final_eval_loss"] is not None
+    ratio = h["final_eval_loss"] / h["base_eval_loss"]
+    assert ratio <= demo_checks.BANDS["05_sft"]["eval_loss_ratio_max"], (
+        f"05_sft: the validation loss fell only from {h['base_eval_loss']} to "
+        f"{h['final_eval_loss']} (ratio {ratio:.2f}); SFT no longer teaches the captions")
+
+
+def test_06_grpo_scores_every_step_with_a_spread_within_groups(demo_run):
+    run_dir, _ = demo_run
+    s = summary(run_dir, "06_grpo")
+    h = s["headline"]
+    assert h["train_steps"] == s["params"]["max_steps"] and h["completions"] > 0
+    assert h["mean_reward"] is not None and 0.0 <= h["mean_reward"] <= 1.0
+    assert h["mean_reward_std"] is not None and h["mean_reward_std"] > 0.0, (
+        "06_grpo: every completion of a prompt scored the same, so GRPO had no advantage "
+        "to learn from")
+
+
+def test_07_merges_both_models_and_captions_with_each(demo_run):
+    run_dir, _ = demo_run
+    h = summary(run_dir, "07_merge")["headline"]
+    assert h["grpo_model"] is True and h["models_captioned"] == 3 and not h["mcore_exported"]
+    assert h["changed_tensors"] > 0   # the merged SFT model differs from its base
+    captions = runs.read_json(run_dir / "07_merge" / "captions.json")["captions"]
+    assert set(captions) == {"base", "merged SFT", "GRPO"}
+    assert all(isinstance(c, str) and c.strip() for c in captions.values())
+
+
+def test_08_evaluates_every_model_and_sft_beats_the_base(demo_run):
+    run_dir, _ = demo_run
+    rep = runs.read_json(run_dir / "08_evaluate" / "evaluation_report.json")
+    n = len(runs.read_json(demo.heldout_set().records_file))
+    assert set(rep["models"]) == {"base", "SFT", "GRPO"}
+    for name, entry in rep["models"].items():
+        assert entry["metadata"]["total_pairs"] == n, name
+        for field in ("clip_score", "semantic_similarity", "r_at_1", "r_at_5", "r_at_10",
+                      "lexical_similarity", "fid_score", "overall_score"):
+            assert isinstance(entry[field], float), (name, field, entry.get("errors"))
+    reward = {m: rep["models"][m]["attributes"]["external_vase_acc"]["value"]
+              for m in rep["models"]}
+    bands = demo_checks.BANDS["08_evaluate"]
+    assert reward["base"] <= bands["base_reward_max"], reward
+    assert reward["SFT"] >= bands["sft_reward_min"], reward
+    diff = next(c for c in rep["comparisons"] if (c["model_a"], c["model_b"]) == ("SFT", "base"))
+    d = diff["differences"]["attributes.external_vase_acc"]
+    assert d["n"] == n and d["low"] > 0, f"SFT − base reward {d}: SFT does not beat the base"

@@ -227,6 +227,14 @@ _FILLERS: dict[str, Callable[[Any, bool], dict[str, tuple[str, Callable[[], Path
 }
 
 
+def fillable_inputs(stage: str, p) -> set[str]:
+    """The parameters :func:`fill_inputs` fills in ``p``: the demo inputs left ``None``."""
+    filler = _FILLERS.get(stages.get(stage).name)
+    if filler is None:
+        return set()
+    return {param for param in filler(p, False) if getattr(p, param) is None}
+
+
 def fill_inputs(stage: str, p, *, progress: bool = True) -> tuple[Any, list[str]]:
     """``(params, notes)``: ``p`` with each demo-fillable input that is ``None`` set to the
     demo's (materialised on first use), and a note per input filled."""
