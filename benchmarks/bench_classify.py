@@ -19,7 +19,7 @@ from PIL import Image
 from vaselib.images import open_image
 from vaselib.resnet.data import eval_transform
 from vaselib.resnet.model import QualityClassifier
-from vaselib.resnet.classify import predict_files
+from vaselib.resnet.predict import predict_files
 
 
 def make_images(folder: Path, n: int, size: int = 256) -> list[Path]:

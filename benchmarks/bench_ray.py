@@ -27,7 +27,7 @@ from vaselib.clip import embeddings
 from vaselib.clip.backends import load_backend
 from vaselib.clip.params import ClipQualityParams
 from vaselib.engines import ray_data
-from vaselib.resnet import classify
+from vaselib.resnet import predict
 from vaselib.resnet.model import QualityClassifier, save_checkpoint
 from vaselib.resnet.params import ClassifyParams
 
@@ -94,7 +94,7 @@ def main() -> None:
             net = QualityClassifier("resnet18").eval()
             net.load_state_dict(torch.load(ckpt, weights_only=False)["model_state_dict"])
             rspec = ray_data.ResnetSpec.of(ClassifyParams(device="cpu"), ckpt)
-            tl, (pl, _) = best_of(repeats, lambda k: classify.predict_files(
+            tl, (pl, _) = best_of(repeats, lambda k: predict.predict_files(
                 net, paths, 224, cpu, batch_size=32))
             tr, (pr, _) = best_of(repeats, lambda k: ray_data.predict_files(
                 paths, 224, spec=rspec, batch_size=32))

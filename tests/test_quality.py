@@ -11,7 +11,7 @@ from PIL import Image
 
 from vaselib.params import ParameterError, validate
 from vaselib.resnet import data as qdata
-from vaselib.resnet import classify, train
+from vaselib.resnet import classify, predict, train
 from vaselib.resnet.model import (QualityClassifier, infer_arch, load_checkpoint,
                                    quality_head, save_checkpoint)
 
@@ -218,7 +218,7 @@ def test_batched_channels_last_inference_equals_the_plain_model(trained):
     root, result = trained
     model, ckpt = load_checkpoint(result.checkpoint)
     paths = sorted((root / "labelled").rglob("*.png"))[:10]
-    probs, failures = classify.predict_files(model, paths, 32, torch.device("cpu"),
+    probs, failures = predict.predict_files(model, paths, 32, torch.device("cpu"),
                                              batch_size=4)
     plain, _ = load_checkpoint(result.checkpoint)
     tf = eval_transform(32, ckpt.get("interpolation", "bilinear"))
@@ -236,6 +236,6 @@ def test_reduced_precision_paths_run_and_stay_close(trained, precision):
     root, result = trained
     paths = sorted((root / "labelled").rglob("*.png"))[:8]
     model, _ = load_checkpoint(result.checkpoint)
-    ref, _ = classify.predict_files(model, paths, 32, torch.device("cpu"))
-    got, _ = classify.predict_files(model, paths, 32, torch.device("cpu"), precision=precision)
+    ref, _ = predict.predict_files(model, paths, 32, torch.device("cpu"))
+    got, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), precision=precision)
     assert max(abs(got[i][1] - ref[i][1]) for i in ref) < 0.05

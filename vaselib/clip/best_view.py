@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vaselib import engines, filenames, outputs, runs, stages
+from vaselib.engines import dispatch
 from vaselib.clip import scoring
 from vaselib.clip.backends import load_backend, model_info
 from vaselib.clip.embeddings import default_cache_dir
@@ -200,7 +201,7 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         skip = set(unmatched)
         matched = [q for q, r in zip(paths, rel) if r not in skip]
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
-        emb = engines.embed_files(backend, matched, params=p, cache_dir=cache_dir,
+        emb = dispatch.embed_files(backend, matched, params=p, cache_dir=cache_dir,
                                   batch_size=p.batch_size, num_workers=p.num_workers,
                                   progress=progress, max_pixels=p.max_image_pixels)
         notes += emb.notes

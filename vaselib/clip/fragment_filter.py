@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from vaselib import engines, outputs, runs, stages
+from vaselib.engines import dispatch
 from vaselib.clip import scoring
 from vaselib.clip.backends import ClipBackend, load_backend, model_info
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir
@@ -112,7 +113,7 @@ def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_promp
     """Embed (through the cache) and score ``paths``; failures are listed, not scored.
 
     ``params`` (the stage's) choose the engine that embeds (:mod:`vaselib.engines`)."""
-    emb: EmbeddedImages = engines.embed_files(
+    emb: EmbeddedImages = dispatch.embed_files(
         backend, paths, params=params, cache_dir=cache_dir, batch_size=batch_size,
         num_workers=num_workers, progress=progress, max_pixels=max_pixels)
     ok = emb.ok

@@ -2,7 +2,7 @@
 
 :func:`embed_files` (stages 03, 04) and :func:`predict_files` (stage 02) return exactly
 what their local counterparts return (:func:`vaselib.clip.embeddings.embed_files`,
-:func:`vaselib.resnet.classify.predict_files`), so the stages' thresholding, placement,
+:func:`vaselib.resnet.predict.predict_files`), so the stages' thresholding, placement,
 counting and reports are shared.  The work is spread like this:
 
 1. the file list becomes a Ray Dataset of ``(index, path)`` rows (paths, not bytes: a
@@ -486,7 +486,7 @@ def embed_files(backend, paths: Sequence[str | Path], *, spec: ClipSpec,
 def predict_files(paths: Sequence[str | Path], image_size: int, interpolation: str = "bilinear",
                   *, spec: ResnetSpec, address: str | None = None, batch_size: int = 32,
                   progress: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS):
-    """:func:`vaselib.resnet.classify.predict_files` on Ray:
+    """:func:`vaselib.resnet.predict.predict_files` on Ray:
     ``({index: (p_low, p_high)}, {index: reason})``."""
     from vaselib.resnet.data import eval_transform
 

@@ -12,17 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from vaselib import engines, outputs, runs, stages
+from vaselib.engines import dispatch
 from vaselib.devices import resolve_device
 from vaselib.precision import resolve as precision_resolve
-from vaselib.images import (DEFAULT_MAX_PIXELS, ImageFileDataset, check_no_overlap,
-                            collate_images, count_files, place_file, require_images,
-                            single_threaded)
-from vaselib.resnet.data import eval_transform
+from vaselib.images import check_no_overlap, count_files, place_file, require_images
 from vaselib.resnet.model import load_checkpoint
 from vaselib.resnet.params import ClassifyParams
 
@@ -55,35 +50,6 @@ class ClassifyResult:
         return self.counts["total"]
 
 
-def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
-                  num_workers: int = 0, progress: bool = False,
-                  interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS,
-                  precision: str = "fp32"):
-    """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``.
-
-    Batched, in inference mode, in channels-last memory format (oneDNN's fast layout for
-    convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8).
-    """
-    from vaselib import precision as prec
-
-    ds = ImageFileDataset(paths, eval_transform(image_size, interpolation), max_pixels)
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=collate_images, worker_init_fn=single_threaded,
-                        persistent_workers=False)
-    probs, failures = {}, {}
-    model = prec.prepare(model.eval().to(memory_format=torch.channels_last), precision)
-    with torch.inference_mode(), prec.autocast(precision, device):
-        for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
-            failures.update(dict(failed))
-            if images is None:
-                continue
-            x = images.to(device).contiguous(memory_format=torch.channels_last)
-            p = torch.softmax(model(x).float(), dim=1).cpu()
-            for i, (lo, hi) in zip(idx, p.tolist()):
-                probs[i] = (lo, hi)
-    return probs, failures
-
-
 def decide(p_high: float, threshold: float) -> int:
     """1 (high quality) when P(high) ≥ threshold, else 0."""
     return int(p_high >= threshold)
@@ -111,7 +77,7 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         found = require_images(src, recursive=p.recursive)
         paths = found.files
         chosen, why = precision_resolve(p.precision, device)
-        probs, failed = engines.predict_files(model, paths, image_size, device, p.batch_size,
+        probs, failed = dispatch.predict_files(model, paths, image_size, device, p.batch_size,
                                               p.num_workers, progress, interpolation,
                                               max_pixels=p.max_image_pixels, params=p,
                                               model_path=model_path, precision=chosen)

@@ -1,0 +1,42 @@
+"""Batched prediction of the image-quality classifier over image files (stage 02's step).
+
+Kept apart from the stage so that the engines (this process or Ray Data) can call it
+without importing the stage.
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from vaselib.images import DEFAULT_MAX_PIXELS, ImageFileDataset, collate_images, single_threaded
+from vaselib.resnet.data import eval_transform
+
+
+def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
+                  num_workers: int = 0, progress: bool = False,
+                  interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS,
+                  precision: str = "fp32"):
+    """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``.
+
+    Batched, in inference mode, in channels-last memory format (oneDNN's fast layout for
+    convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8).
+    """
+    from vaselib import precision as prec
+
+    ds = ImageFileDataset(paths, eval_transform(image_size, interpolation), max_pixels)
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        collate_fn=collate_images, worker_init_fn=single_threaded,
+                        persistent_workers=False)
+    probs, failures = {}, {}
+    model = prec.prepare(model.eval().to(memory_format=torch.channels_last), precision)
+    with torch.inference_mode(), prec.autocast(precision, device):
+        for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
+            failures.update(dict(failed))
+            if images is None:
+                continue
+            x = images.to(device).contiguous(memory_format=torch.channels_last)
+            p = torch.softmax(model(x).float(), dim=1).cpu()
+            for i, (lo, hi) in zip(idx, p.tolist()):
+                probs[i] = (lo, hi)
+    return probs, failures
