@@ -203,3 +203,18 @@ def test_resampled_fid_equals_original_sqrtm(n, d):
 def test_trace_sqrt_product_diagonal():
     # Tr((diag(1, 4)·diag(9, 1))^½) = √9 + √4 = 5
     assert trace_sqrt_product(np.diag([1.0, 4.0]), np.diag([9.0, 1.0])) == pytest.approx(5.0)
+
+
+def test_trace_sqrt_product_of_a_singular_covariance():
+    # Σ₁ = diag(0, 4) has no Cholesky factor; Tr((diag(0, 4)·diag(9, 1))^½) = 0 + √4 = 2
+    assert trace_sqrt_product(np.diag([0.0, 4.0]), np.diag([9.0, 1.0])) == pytest.approx(2.0)
+
+
+def test_trace_sqrt_product_of_dense_covariances_equals_sqrtm():
+    import scipy.linalg
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(40, 6)), rng.normal(size=(40, 6)) @ rng.normal(size=(6, 6))
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = float(np.trace(np.real(scipy.linalg.sqrtm(s1 @ s2))))
+    assert trace_sqrt_product(s1, s2) == pytest.approx(expected, rel=1e-9)

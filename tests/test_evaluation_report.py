@@ -251,3 +251,19 @@ def test_value_outside_its_interval_gets_a_note():
         {"fid_score": Interval(0.15, 0.22, 0.95, 100),
          "clip_score": Interval(0.4, 0.6, 0.95, 100)})
     assert len(notes) == 1 and notes[0].startswith("fid_score") and "spread" in notes[0]
+
+
+def test_a_resample_is_scored_once_and_a_subset_keeps_its_own_results():
+    from vaselib.evaluation.scoring import score_pairs
+
+    s = score_pairs(GEN, REF, ["a", "b", "c"], text_features=text_features,
+                    sentence_embeddings=sentence_embeddings)
+    j = [1 / 3, 1.0, 1 / 3]            # Jaccard of each pair, by hand
+    idx = np.array([0, 0, 1])
+    first = s.statistic(idx)
+    assert first["lexical_similarity"] == pytest.approx((2 * j[0] + j[1]) / 3)
+    first["lexical_similarity"] = -1.0                     # a caller's copy, not the cache
+    assert s.statistic(idx) == s._values(idx)
+    # the same indices on a reordered subset mean other pairs: its own values, not the cache
+    sub = s.select([1, 0, 2])
+    assert sub.statistic(idx)["lexical_similarity"] == pytest.approx((2 * j[1] + j[0]) / 3)

@@ -118,8 +118,10 @@ def paired_comparison(a: ModelScores, b: ModelScores, name_a: str, name_b: str, 
     if not shared:
         return report.comparison_entry(name_a, name_b, 0, only_a, only_b, None,
                                        "no shared image ids")
-    sub_a = a.select([pos_a[x] for x in shared])
-    sub_b = b.select([pos_b[x] for x in shared])
+    sel_a, sel_b = [pos_a[x] for x in shared], [pos_b[x] for x in shared]
+    # all of a model's pairs, in order: the model itself (its resamples are already scored)
+    sub_a = a if sel_a == list(range(a.n)) else a.select(sel_a)
+    sub_b = b if sel_b == list(range(b.n)) else b.select(sel_b)
     if sub_a.references != sub_b.references:
         return report.comparison_entry(name_a, name_b, len(shared), only_a, only_b, None,
                                        "the models were matched to different reference "

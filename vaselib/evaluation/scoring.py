@@ -65,6 +65,10 @@ class ModelScores:
     errors: dict[str, str] = field(default_factory=dict)
     encoders: dict[str, str] = field(default_factory=dict)
     _fid: ResampledFid | None = field(default=None, repr=False)
+    # the values on each resample already computed: the single and the paired bootstraps
+    # draw the same resamples (same seed, same N), so each is computed once
+    _memo: dict[bytes, dict[str, float | None]] = field(default_factory=dict, repr=False,
+                                                        compare=False)
 
     @property
     def n(self) -> int:
@@ -133,8 +137,13 @@ class ModelScores:
         return _with_overall(out)
 
     def statistic(self, idx: np.ndarray) -> dict[str, float | None]:
-        """The values on a resample ``idx`` of the pairs (for the bootstrap)."""
-        return self._values(np.asarray(idx))
+        """The values on a resample ``idx`` of the pairs (for the bootstrap); each distinct
+        resample is computed once."""
+        idx = np.asarray(idx, dtype=np.int64)
+        key = idx.tobytes()
+        if key not in self._memo:
+            self._memo[key] = self._values(idx)
+        return dict(self._memo[key])
 
     def results(self) -> tuple[dict[str, float | None], dict[str, str]]:
         """Values on all pairs and the error of every metric that has none.
@@ -191,7 +200,7 @@ class ModelScores:
             jaccard=cut(self.jaccard), attributes=attributes,
             bleu=None if self.bleu is None else replace(self.bleu, stats=self.bleu.stats[p]),
             rouge_l=cut(self.rouge_l), cider_d=cut(self.cider_d), errors=dict(self.errors),
-            _fid=None)
+            _fid=None, _memo={})
         sub._build_fid()
         return sub
 
