@@ -21,7 +21,7 @@ from vaselib.clip import best_view, fragment_filter
 from vaselib.clip.params import BestViewParams, ClipQualityParams
 from vaselib.images import count_files, discover_images, open_image
 from vaselib.params import ParameterError, validate
-from vaselib.resnet import classify
+from vaselib.resnet import classify, predict
 from vaselib.resnet.model import QualityClassifier, save_checkpoint
 from vaselib.resnet.params import ClassifyParams
 from vaselib.vlm import data as vdata
@@ -160,7 +160,7 @@ def test_output_and_cache_dirs_are_checked_before_any_work(tmp_path, checkpoint,
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     called = []
-    monkeypatch.setattr(classify, "predict_files", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(predict, "predict_files", lambda *a, **k: called.append(1))
     with pytest.raises(ParameterError, match=r"output_dir .* is a file"):
         classify.run(_c(src, a_file, checkpoint), progress=False)
     with pytest.raises(ParameterError, match=r"output_dir .* cannot be written"):

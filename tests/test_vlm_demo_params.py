@@ -37,3 +37,11 @@ def test_demo_grpo_keeps_the_template_system_prompt(tmp_path):
     assert '"system"' not in path.read_text()
     paper = params.validate("06_grpo", params.load_yaml(ROOT / "params/paper/06_grpo.yaml"))
     assert paper.system is None              # the paper: vaselib's vase-expert prompt file
+
+
+def test_eval_on_start_only_with_a_validation_split(tmp_path):
+    args = lambda **kw: sft.sft_args(SftParams(**kw), "m", tmp_path / "d.jsonl", tmp_path)  # noqa: E731
+    assert args(split_dataset_ratio=0.05)["eval_on_start"] is True
+    # no validation records: the Trainer refuses to evaluate, so nothing is asked of it
+    assert args(split_dataset_ratio=0.0)["eval_on_start"] is False
+    assert args(eval_on_start=False)["eval_on_start"] is False

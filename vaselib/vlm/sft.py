@@ -73,7 +73,8 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
         "freeze_vit": p.freeze_vit,
         "gradient_accumulation_steps": p.gradient_accumulation_steps,
         "eval_steps": p.eval_steps,
-        "eval_on_start": p.eval_on_start,
+        # with no validation split there is nothing to evaluate (the Trainer would refuse)
+        "eval_on_start": p.eval_on_start and p.split_dataset_ratio > 0,
         "save_steps": p.save_steps,
         "save_total_limit": p.save_total_limit,
         "logging_steps": p.logging_steps,
