@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 # idle OpenMP threads sleep instead of spinning (a busy neighbour on 2 cores otherwise
-# slows torch ~20x); see benchmarks/bench_filtering.py --busy
+# slows torch ~20x); benchmarks/bench_filtering.py measures it (its busy-machine rows)
 export OMP_WAIT_POLICY ?= PASSIVE
 # the python3 kernel that nbval starts must be this environment's Python
 export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter

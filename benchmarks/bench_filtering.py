@@ -1,0 +1,416 @@
+"""The filtering stages against the original's per-image scripts, near this CPU's limit.
+
+One command, one sitting, one table (also written to ``benchmarks/RESULTS.md``):
+
+- this machine: CPU model and flags, torch threads, the measured matmul GFLOP/s (fp32,
+  bf16) and each model's FLOPs per image, so every throughput shows its fraction of the
+  roofline;
+- CLIP ViT-B/32 quality scores (stage 03, HuggingFace backend, random weights with the
+  real shapes and FLOPs) on generated 800×600 JPEGs: the original's loop (``CLIPProcessor``
+  and one ``get_image_features`` per image), vaselib's stage 03 end to end with a cold
+  cache (model load included), its steady state, and every precision path with its largest
+  score change against fp32 and the share of decisions that agree at the threshold;
+- ResNet50 quality classification (stage 02): the original's loop (PIL resize, ToTensor,
+  Normalize, one image per forward) and vaselib's stage 02 end to end;
+- memory: the peak RSS of stage 03 on 1,000 and on 20,000 images (a tiny model: the
+  bookkeeping grows, not the model) and the time per image of each;
+- re-thresholding 30,000 cached scores;
+- a busy machine: stage 03's encoding and a stage-01 training epoch alone and beside
+  another CPU-bound process, with OpenMP threads waiting passively (vaselib's setting) and
+  spinning (the default).
+
+    python benchmarks/bench_filtering.py            # 1,000 images (about half an hour)
+    python benchmarks/bench_filtering.py --quick    # 120 images, a smoke run
+
+Never part of ``make test``.  Ratios are measured side by side in this one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+# ------------------------------------------------------------------------------ machine
+def machine() -> dict:
+    import torch
+
+    model, flags = platform.processor(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not model:
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8",
+              "avx_vnni")
+    return {"cpu": model, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags],
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)")}
+
+
+def matmul_gflops(dtype_name: str, n: int = 1024, seconds: float = 2.0) -> float:
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * n ** 3 * count / (time.perf_counter() - start) / 1e9
+
+
+def flops_per_image(module, x) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as fc:
+        module(x)
+    return fc.get_total_flops() / x.shape[0]
+
+
+# ------------------------------------------------------------------------------ inputs
+def make_jpegs(folder: Path, n: int, size=(800, 600), seed: int = 0) -> list[Path]:
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    out = []
+    base = rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+    for i in range(n):
+        shift = rng.integers(0, 40, 3, dtype=np.uint8)
+        img = Image.fromarray(base + shift).resize(size).filter(ImageFilter.GaussianBlur(2))
+        p = folder / f"{0xA0000 + i:08X}-0000_{1 + i % 4}_ac001001.jpg"
+        img.save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def hf_clip_folder(folder: Path) -> Path:
+    """A ViT-B/32-shaped HuggingFace CLIP with random weights (the real FLOPs)."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest_clip import make_tiny_hf_clip   # its byte-level tokenizer, reused
+
+    make_tiny_hf_clip(folder)                      # tokenizer + processor files
+    tok = CLIPTokenizer.from_pretrained(folder)
+    cfg = CLIPConfig(text_config=dict(vocab_size=len(tok), max_position_embeddings=77,
+                                      bos_token_id=0, eos_token_id=1, pad_token_id=1),
+                     vision_config=dict(image_size=224, patch_size=32), projection_dim=512)
+    torch.manual_seed(0)
+    CLIPModel(cfg).eval().save_pretrained(folder)
+    try:
+        from transformers import CLIPImageProcessorPil as Proc
+    except ImportError:
+        from transformers import CLIPImageProcessor as Proc
+    Proc(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(
+        folder)
+    del CLIPProcessor
+    return folder
+
+
+# ------------------------------------------------------------------------------ original
+def original_clip(folder: Path, files: list[Path]) -> tuple[float, list[float]]:
+    """The original's loop: load, then one image at a time through the processor."""
+    import torch
+    from PIL import Image
+    from transformers import AutoTokenizer, CLIPModel
+
+    from vaselib.clip.backends import _features, _image_processor
+    from vaselib.clip.params import HIGH_PROMPTS, LOW_PROMPTS
+
+    start = time.perf_counter()
+    model = CLIPModel.from_pretrained(folder).eval()
+    tok = AutoTokenizer.from_pretrained(folder)
+    proc = _image_processor(folder)
+    with torch.no_grad():
+        def prompt(ps):
+            f = _features(model.get_text_features(**tok(list(ps), padding=True,
+                                                        return_tensors="pt"))).mean(0)
+            return f / f.norm()
+        hi, lo = prompt(HIGH_PROMPTS), prompt(LOW_PROMPTS)
+        scores = []
+        for f in files:
+            pix = proc(images=Image.open(f).convert("RGB"), return_tensors="pt")["pixel_values"]
+            e = _features(model.get_image_features(pixel_values=pix))[0]
+            e = e / e.norm()
+            scores.append(float(e @ hi - e @ lo))
+    return time.perf_counter() - start, scores
+
+
+def original_resnet(ckpt: Path, files: list[Path]) -> float:
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+
+    from vaselib.resnet.model import load_checkpoint
+
+    start = time.perf_counter()
+    model, _ = load_checkpoint(ckpt)
+    tf = T.Compose([T.Resize((224, 224)), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    with torch.no_grad():
+        for f in files:
+            torch.softmax(model(tf(Image.open(f).convert("RGB"))[None]), 1)
+    return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------------------ vaselib
+def stage03(src: Path, out: Path, folder: Path, cache: Path, **kw):
+    from vaselib.clip import fragment_filter
+    from vaselib.clip.params import ClipQualityParams
+
+    start = time.perf_counter()
+    r = fragment_filter.run(ClipQualityParams(
+        backend="hf", model=str(folder), pretrained=None, input_dir=str(src),
+        output_dir=str(out), cache_dir=str(cache), threshold=0.0, save_rejected=False,
+        link_mode="hardlink", **kw), progress=False)
+    return time.perf_counter() - start, r
+
+
+def encode_rate(backend, files: list[Path], cache: Path, batch: int = 64) -> float:
+    from vaselib.clip.embeddings import embed_files
+
+    start = time.perf_counter()
+    embed_files(backend, files, cache_dir=cache, batch_size=batch)
+    return len(files) / (time.perf_counter() - start)
+
+
+def stage02(src: Path, out: Path, ckpt: Path, **kw):
+    from vaselib.resnet import classify
+    from vaselib.resnet.params import ClassifyParams
+
+    start = time.perf_counter()
+    r = classify.run(ClassifyParams(model_path=str(ckpt), input_dir=str(src),
+                                    output_dir=str(out), link_mode="hardlink", **kw),
+                     progress=False)
+    return time.perf_counter() - start, r
+
+
+# ------------------------------------------------------------------------------ children
+CHILD_MEMORY = textwrap.dedent("""
+    import json, resource, sys, time
+    from vaselib.clip import fragment_filter
+    from vaselib.clip.params import ClipQualityParams
+    src, out, cache = sys.argv[1:4]
+    t = time.perf_counter()
+    r = fragment_filter.run(ClipQualityParams(model="vase-micro-vit", pretrained=None,
+        input_dir=src, output_dir=out, cache_dir=cache, threshold=0.0, save_rejected=False,
+        link_mode="hardlink", batch_size=256), progress=False)
+    print(json.dumps({"seconds": time.perf_counter() - t, "images": r.total,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
+
+CHILD_BUSY = textwrap.dedent("""
+    import json, sys, time, torch
+    what = sys.argv[1]
+    if what == "encode":
+        from vaselib.clip.backends import load_backend
+        b = load_backend("hf", sys.argv[2], None, torch.device("cpu"))
+        x = torch.randn(32, 3, 224, 224)
+        b.encode_images(x)
+        t = time.perf_counter()
+        for _ in range(3):
+            b.encode_images(x)
+        print(json.dumps({"seconds": time.perf_counter() - t}))
+    else:
+        from vaselib.resnet.model import QualityClassifier
+        m = QualityClassifier("resnet18").train()
+        opt = torch.optim.Adam(m.parameters())
+        x, y = torch.randn(16, 3, 96, 96), torch.randint(0, 2, (16,))
+        t = time.perf_counter()
+        for _ in range(20):   # one demo epoch is 20 steps of 16 images at 96 px
+            opt.zero_grad(); torch.nn.functional.cross_entropy(m(x), y).backward(); opt.step()
+        print(json.dumps({"seconds": time.perf_counter() - t}))
+""")
+
+NEIGHBOUR = "import torch\na = torch.randn(800, 800)\nwhile True:\n    a @ a\n"
+
+
+def child(code: str, *args, env=None) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def busy(what: str, folder: Path, policy: str) -> tuple[float, float]:
+    env = {"OMP_WAIT_POLICY": policy}
+    alone = child(CHILD_BUSY, what, folder, env=env)["seconds"]
+    neighbour = subprocess.Popen([sys.executable, "-c", NEIGHBOUR],
+                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        time.sleep(1.0)
+        loaded = child(CHILD_BUSY, what, folder, env=env)["seconds"]
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    return alone, loaded
+
+
+# ------------------------------------------------------------------------------ main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--quick", action="store_true", help="120 images, fewer repeats")
+    ap.add_argument("--memory-images", type=int, default=20_000)
+    ap.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    args = ap.parse_args(argv)
+    n = 120 if args.quick else args.images
+    n_mem = 2_000 if args.quick else args.memory_images
+    import numpy as np
+    import torch
+
+    from vaselib.clip.backends import load_backend
+    from vaselib.clip.params import HIGH_PROMPTS, LOW_PROMPTS
+    from vaselib.resnet.model import QualityClassifier, save_checkpoint
+
+    rows: list[tuple[str, str, str]] = []
+    info = machine()
+    print(json.dumps(info), flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-filtering-"))
+    os.environ["VASELIB_DATA"] = str(tmp / "data")
+    files = make_jpegs(tmp / "photos", n)
+    folder = hf_clip_folder(tmp / "clip-vit-b-32")
+    ckpt = tmp / "resnet50.pth"
+    torch.manual_seed(0)
+    save_checkpoint(ckpt, QualityClassifier("resnet50"), None, 0, 0.5, image_size=224,
+                    interpolation="bilinear")
+
+    g32, g16 = matmul_gflops("float32"), matmul_gflops("bfloat16", seconds=1.0)
+    cpu = torch.device("cpu")
+    backend = load_backend("hf", str(folder), None, cpu)
+    clip_flops = flops_per_image(lambda x: backend.model.get_image_features(pixel_values=x),
+                                 torch.randn(2, 3, 224, 224))
+    resnet_flops = flops_per_image(QualityClassifier("resnet50").eval(),
+                                   torch.randn(2, 3, 224, 224))
+    clip_roof, resnet_roof = g32 * 1e9 / clip_flops, g32 * 1e9 / resnet_flops
+    rows += [("matmul fp32", f"{g32:.1f} GFLOP/s", ""),
+             ("matmul bf16", f"{g16:.1f} GFLOP/s", f"{g16 / g32:.2f}× fp32"),
+             ("CLIP ViT-B/32 image tower", f"{clip_flops / 1e9:.2f} GFLOP/image",
+              f"roofline {clip_roof:.1f} img/s"),
+             ("ResNet50 at 224 px", f"{resnet_flops / 1e9:.2f} GFLOP/image",
+              f"roofline {resnet_roof:.1f} img/s")]
+
+    # --- CLIP: original vs vaselib
+    t_orig, orig_scores = original_clip(folder, files)
+    from vaselib.clip.backends import clear_loaded
+    clear_loaded()
+    t_cold, r_cold = stage03(tmp / "photos", tmp / "o03", folder, tmp / "cache-cold")
+    steady = encode_rate(backend, files, tmp / "cache-steady")
+    agree = np.corrcoef(orig_scores, [dict(zip(r_cold.scored.files, r_cold.scores))[f.name]
+                                      for f in files])[0, 1]
+    rows += [("03 original loop (model load included)", f"{n / t_orig:.2f} img/s", "1.00×"),
+             ("03 vaselib, cold cache, load included", f"{n / t_cold:.2f} img/s",
+              f"{t_orig / t_cold:.2f}× original"),
+             ("03 vaselib steady state (fp32)", f"{steady:.2f} img/s",
+              f"{steady / clip_roof:.0%} of the fp32 roofline"),
+             ("03 scores vs the original's", f"correlation {agree:.6f}", "")]
+
+    # --- precision paths
+    ref = None
+    for prec in ("fp32", "bf16", "int8"):
+        b = load_backend("hf", str(folder), None, cpu, precision=prec)
+        rate = encode_rate(b, files[: max(64, n // 4)], tmp / f"cache-{prec}")
+        from vaselib.clip.embeddings import embed_files
+        from vaselib.clip import scoring
+
+        emb = embed_files(b, files, cache_dir=tmp / f"cache-{prec}")
+        hi = scoring.encode_prompts(b, list(HIGH_PROMPTS))
+        lo = scoring.encode_prompts(b, list(LOW_PROMPTS))
+        s = scoring.clip_scores(emb.vectors, hi, lo).score
+        if ref is None:
+            ref, ref_rate = s, rate
+            thr = float(np.percentile(ref, 25))
+            rows.append((f"precision {prec}", f"{rate:.2f} img/s", "reference"))
+            continue
+        same = float(((s >= thr) == (ref >= thr)).mean())
+        rows.append((f"precision {prec}", f"{rate:.2f} img/s",
+                     f"{rate / ref_rate:.2f}× fp32; max |Δscore| {np.abs(s - ref).max():.2e}; "
+                     f"decisions agree {same:.2%} at p25"))
+
+    # --- ResNet50: original vs vaselib
+    t_rorig = original_resnet(ckpt, files)
+    t_r, _ = stage02(tmp / "photos", tmp / "o02", ckpt)
+    rows += [("02 original loop (model load included)", f"{n / t_rorig:.2f} img/s", "1.00×"),
+             ("02 vaselib end to end (fp32)", f"{n / t_r:.2f} img/s",
+              f"{t_rorig / t_r:.2f}× original; roofline {resnet_roof:.1f} img/s")]
+
+    # --- memory, 1k vs many images (tiny model)
+    from PIL import Image
+    mem_dir = tmp / "many"
+    mem_dir.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(n_mem):
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
+            mem_dir / f"{i:06d}.png")
+    small_dir = tmp / "few"
+    small_dir.mkdir()
+    for p in sorted(mem_dir.iterdir())[:1000]:
+        os.link(p, small_dir / p.name)
+    m1 = child(CHILD_MEMORY, small_dir, tmp / "m1", tmp / "mc1")
+    m2 = child(CHILD_MEMORY, mem_dir, tmp / "m2", tmp / "mc2")
+    rows += [("memory, 1,000 images", f"{m1['rss_mb']:.0f} MB peak RSS",
+              f"{1000 * m1['seconds'] / m1['images']:.2f} ms/image"),
+             (f"memory, {n_mem:,} images", f"{m2['rss_mb']:.0f} MB peak RSS",
+              f"{m2['rss_mb'] / m1['rss_mb']:.2f}× the 1,000-image run; "
+              f"{1000 * m2['seconds'] / m2['images']:.2f} ms/image")]
+
+    # --- re-threshold 30k cached scores
+    from vaselib.clip.widgets import ThresholdExplorer
+    sc = np.random.default_rng(0).normal(0, 0.1, 30_000).astype(np.float32)
+    w = ThresholdExplorer(sc, [f"f{i}.jpg" for i in range(30_000)], 0.0)
+    t = time.perf_counter()
+    for thr in np.linspace(-0.2, 0.2, 20):
+        w.update(float(thr))
+    rows.append(("re-threshold 30,000 cached scores", f"{(time.perf_counter() - t) / 20 * 1000:.1f} ms",
+                 "per move of the slider"))
+
+    # --- a busy machine
+    for what, label in (("encode", "03 encoding"), ("train", "01 demo training epoch")):
+        for policy in ("PASSIVE", "ACTIVE"):
+            alone, loaded = busy(what, folder, policy)
+            rows.append((f"{label}, OMP_WAIT_POLICY={policy}",
+                         f"{alone:.2f} s alone, {loaded:.2f} s beside a busy process",
+                         f"{loaded / alone:.2f}× slower"))
+
+    width = max(len(r[0]) for r in rows)
+    lines = [f"| {'measurement':{width}s} | value | ratio |", f"|{'-' * (width + 2)}|---|---|"]
+    lines += [f"| {a:{width}s} | {b} | {c} |" for a, b, c in rows]
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_write and not args.quick:
+        RESULTS.write_text(
+            "# Filtering benchmark (benchmarks/bench_filtering.py)\n\n"
+            f"Measured {time.strftime('%Y-%m-%d')} on {info['cpu']} ({info['cores']} cores; "
+            f"flags: {', '.join(info['flags']) or 'none of note'}; torch {info['torch']}, "
+            f"{info['torch_threads']} threads, kernels {info['torch_cpu_capability']}), "
+            f"{n} generated 800×600 JPEGs, random weights with the real shapes.\n\n"
+            + table + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
