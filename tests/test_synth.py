@@ -38,6 +38,16 @@ def test_same_config_gives_byte_identical_files(corpus, tmp_path):
     assert all(first[k] == second[k] for k in first)
 
 
+def test_rendering_in_two_processes_writes_the_same_bytes_as_one(tmp_path):
+    cfg = replace(SMALL, n_vases=24, n_labelled=70, image_size=48)   # above the parallel floor
+    serial = synth.generate_corpus(tmp_path / "one", cfg, workers=1)
+    parallel = synth.generate_corpus(tmp_path / "two", cfg, workers=2)
+    first, second = _files(serial.root), _files(parallel.root)
+    assert len([k for k in first if k.endswith(".jpg")]) >= 2 * 64
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
 def test_different_seed_gives_different_corpus(corpus, tmp_path):
     other = synth.generate_corpus(tmp_path / "other", replace(SMALL, seed=1))
     assert {v["id"] for v in other.vases}.isdisjoint({v["id"] for v in corpus.vases})

@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -112,7 +113,44 @@ def _photo(attrs, view_kind, size, seed, condition, degradation) -> Image.Image:
     return degrade(img, degradation, rng) if degradation else img
 
 
-def _generate_raw(raw_dir: Path, cfg: CorpusConfig, progress: bool):
+def _shoot(job: tuple) -> None:
+    """Render one photograph and save it: ``(path, attrs, kind, size, seed, condition,
+    degradation)``.  Each photo has its own seed, so the order (and the process) it is
+    rendered in does not change a byte."""
+    path, *args = job
+    _save_jpeg(_photo(*args), path)
+
+
+# Below this many photographs starting worker processes costs more than it saves.
+_PARALLEL_FROM = 64
+
+
+def default_workers() -> int:
+    """Processes to render with: the CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:   # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _shoot_all(jobs: list[tuple], workers: int, desc: str, progress: bool) -> None:
+    """Render ``jobs`` (see :func:`_shoot`) in ``workers`` processes (spawned, so they do not
+    inherit a parent's torch threads), in order chunks, with a progress bar."""
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False)
+    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
+        for job in jobs:
+            _shoot(job)
+            bar.update()
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+            for _ in ex.map(_shoot, jobs, chunksize=8):
+                bar.update()
+    bar.close()
+
+
+def _generate_raw(raw_dir: Path, cfg: CorpusConfig, progress: bool, workers: int):
     """Raw photographs: several views per vase, some vases broken, some photos degraded."""
     rng = np.random.default_rng([cfg.seed, 1])
     ids = random.Random(f"vaselib.synth/{cfg.seed}/raw")
@@ -135,24 +173,22 @@ def _generate_raw(raw_dir: Path, cfg: CorpusConfig, progress: bool):
     deg_idx = rng.choice(len(shots), size=n_deg, replace=False).tolist() if n_deg else []
     order = rng.permutation(len(DEGRADATIONS))
     deg_kind = {j: DEGRADATIONS[order[t % len(DEGRADATIONS)]] for t, j in enumerate(deg_idx)}
-    bar = tqdm(total=len(shots), desc="raw photographs", disable=not progress, leave=False)
-    records = []
+    records, jobs = [], []
     for j, (vi, view, kind, seed) in enumerate(shots):
         vase = vases[vi]
         degradation = deg_kind.get(j)
-        img = _photo(vase["attributes"], kind, cfg.image_size, seed, vase["condition"],
-                     degradation)
         rel = vase["files"][view - 1]
-        _save_jpeg(img, raw_dir / rel)
+        jobs.append((raw_dir / rel, vase["attributes"], kind, cfg.image_size, seed,
+                     vase["condition"], degradation))
         records.append({"file": rel, "vase_id": vase["id"], "view": view, "view_kind": kind,
                         "quality": 0 if degradation else 1, "degradation": degradation,
                         "condition": vase["condition"]})
-        bar.update()
-    bar.close()
+    _shoot_all(jobs, workers, "raw photographs", progress)
     return records, vases
 
 
-def _generate_labelled(lab_dir: Path, cfg: CorpusConfig, progress: bool) -> list[dict]:
+def _generate_labelled(lab_dir: Path, cfg: CorpusConfig, progress: bool, workers: int
+                       ) -> list[dict]:
     """The hand-labelled training folder: 1/ good photos of intact vases, 0/ degraded ones
     (each degradation kind equally often).  Its vases are not the raw folder's."""
     rng = np.random.default_rng([cfg.seed, 2])
@@ -173,18 +209,14 @@ def _generate_labelled(lab_dir: Path, cfg: CorpusConfig, progress: bool) -> list
         kind = names[int(rng.choice(len(names), p=w / w.sum()))]
         view = int(rng.integers(1, 4))
         jobs.append((0, attrs, vid, view, kind, degradation, int(rng.integers(0, 2**63))))
-    bar = tqdm(total=len(jobs), desc="labelled photographs", disable=not progress,
-               leave=False)
-    records = []
+    records, shots = [], []
     for label, attrs, vid, view, kind, degradation, seed in jobs:
         rel = f"{label}/{vase_file_name(vid, view)}"
-        _save_jpeg(_photo(attrs, kind, cfg.image_size, seed, "intact", degradation),
-                   lab_dir / rel)
+        shots.append((lab_dir / rel, attrs, kind, cfg.image_size, seed, "intact", degradation))
         records.append({"file": rel, "vase_id": vid, "view": view, "view_kind": kind,
                         "quality": label, "label": label, "degradation": degradation,
                         "condition": "intact"})
-        bar.update()
-    bar.close()
+    _shoot_all(shots, workers, "labelled photographs", progress)
     return records
 
 
@@ -225,20 +257,21 @@ def _replace_dir(tmp: Path, root: Path) -> None:
         os.replace(tmp, root)
 
 
-def generate_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool = False
-                    ) -> Corpus:
+def generate_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool = False,
+                    workers: int | None = None) -> Corpus:
     """Generate the corpus into ``root`` (replacing an older corpus there).
 
     Writes ``labelled/{0,1}/*.jpg``, ``raw/<batch>/…/*.jpg``, ``vases.json``,
     ``images.json``, ``labelled.json`` and ``corpus.json``.  Everything is first written
     to a sibling temporary folder and moved into place at the end, so an interrupted run
-    never leaves a half corpus at ``root``.
+    never leaves a half corpus at ``root``.  ``workers`` processes render the photographs
+    (default: :func:`default_workers`); the files do not depend on it.
     """
     config.validate()
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     with _lock(root):
-        return _generate(root, config, progress)
+        return _generate(root, config, progress, workers)
 
 
 def _lock(root: Path) -> FileLock:
@@ -246,15 +279,17 @@ def _lock(root: Path) -> FileLock:
     return FileLock(str(root.with_name(f".{root.name}.lock")))
 
 
-def _generate(root: Path, config: CorpusConfig, progress: bool) -> Corpus:
+def _generate(root: Path, config: CorpusConfig, progress: bool, workers: int | None
+              ) -> Corpus:
+    workers = default_workers() if workers is None else int(workers)
     _remove_partials(root)
     tmp = root.with_name(f".{root.name}.partial-{os.getpid()}")
     tmp.mkdir()
     (tmp / "raw").mkdir()
     for label in ("0", "1"):
         (tmp / "labelled" / label).mkdir(parents=True)
-    images, vases = _generate_raw(tmp / "raw", config, progress)
-    labelled = _generate_labelled(tmp / "labelled", config, progress)
+    images, vases = _generate_raw(tmp / "raw", config, progress, workers)
+    labelled = _generate_labelled(tmp / "labelled", config, progress, workers)
     _write_json(tmp / "vases.json", vases)
     _write_json(tmp / "images.json", images)
     _write_json(tmp / "labelled.json", labelled)
@@ -290,9 +325,10 @@ def load_corpus(root) -> Corpus:
                   vases=_read_json(root / "vases.json"))
 
 
-def ensure_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool = False
-                  ) -> Corpus:
-    """Load the corpus at ``root`` if it was generated from ``config``; else generate it."""
+def ensure_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool = False,
+                  workers: int | None = None) -> Corpus:
+    """Load the corpus at ``root`` if it was generated from ``config``; else generate it
+    (in ``workers`` processes, see :func:`generate_corpus`)."""
     config.validate()
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -306,4 +342,4 @@ def ensure_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool
                     return load_corpus(root)
             except (OSError, ValueError):
                 pass   # unreadable or stale: regenerate below
-        return _generate(root, config, progress)
+        return _generate(root, config, progress, workers)
