@@ -164,6 +164,9 @@ def test_08_evaluates_every_model_and_sft_beats_the_base(demo_run):
         for field in ("clip_score", "semantic_similarity", "r_at_1", "r_at_5", "r_at_10",
                       "lexical_similarity", "fid_score", "overall_score"):
             assert isinstance(entry[field], float), (name, field, entry.get("errors"))
+        for field in ("clip_s", "reference_clip_s"):      # grounded in the held-out images
+            assert isinstance(entry["image_grounded"][field]["value"], float), \
+                (name, field, entry.get("errors"))
     reward = {m: rep["models"][m]["attributes"]["external_vase_acc"]["value"]
               for m in rep["models"]}
     bands = demo_checks.BANDS["08_evaluate"]

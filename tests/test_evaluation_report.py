@@ -90,7 +90,10 @@ def test_extras_n_intervals_and_unmatched(entry):
     assert entry["matching"]["unmatched_count"] == 1
     assert entry["matching"]["unmatched_ids"] == ["lost_side"]
     assert entry["encoders"] == {"text_features": "text_features",
-                                 "sentence_embeddings": "sentence_embeddings"}
+                                 "sentence_embeddings": "sentence_embeddings",
+                                 "image_features": None}
+    assert entry["image_grounded"]["clip_s"]["value"] is None
+    assert "no image_features" in entry["errors"]["image_grounded.clip_s"]
 
 
 def test_fid_flagged_when_n_not_above_dimension(entry):
@@ -267,3 +270,94 @@ def test_a_resample_is_scored_once_and_a_subset_keeps_its_own_results():
     # the same indices on a reordered subset mean other pairs: its own values, not the cache
     sub = s.select([1, 0, 2])
     assert sub.statistic(idx)["lexical_similarity"] == pytest.approx((2 * j[1] + j[0]) / 3)
+
+
+# Image features by id (the records' ids are vase<i>_front): cos with the normalised text
+# features of GEN = [1/√2, -1, 1/√2], of REF = [1, -1, 1/√2].
+IMAGES = {"vase0_front": [1.0, 0.0], "vase1_front": [0.0, -1.0], "vase2_front": [-1.0, 1.0]}
+
+
+def image_features(ids):
+    return np.array([IMAGES[i] for i in ids])
+
+
+def test_image_grounded_clip_score_by_hand(files):
+    gen, ref = files
+    out = evaluate_captions(gen, ref, text_features=text_features,
+                            sentence_embeddings=sentence_embeddings, n_boot=20, seed=0,
+                            image_features=image_features)
+    w, c = 2.5, 1 / math.sqrt(2)
+    grounded = out["image_grounded"]
+    assert grounded["clip_s"]["value"] == pytest.approx(w * (c + 0.0 + c) / 3)   # −1 → 0
+    assert grounded["reference_clip_s"]["value"] == pytest.approx(w * (1 + 0.0 + c) / 3)
+    assert grounded["clip_s"]["n"] == 3
+    assert grounded["clip_s"]["low"] <= grounded["clip_s"]["value"] <= grounded["clip_s"]["high"]
+    assert "image_grounded.clip_s" not in out["errors"]
+    assert "Image-grounded CLIPScore" in markdown({"models": {"m": out}})
+
+
+def test_image_grounded_clip_score_fails_loudly_without_an_image(files):
+    gen, ref = files
+
+    def lacking(ids):
+        raise KeyError(f"no image for id {ids[1]!r}")
+
+    out = evaluate_captions(gen, ref, text_features=text_features,
+                            sentence_embeddings=sentence_embeddings, n_boot=0,
+                            image_features=lacking)
+    assert out["image_grounded"]["clip_s"]["value"] is None
+    assert "vase1_front" in out["errors"]["image_grounded.clip_s"]
+    assert out["clip_score"] is not None            # the text metrics do not depend on it
+
+
+def test_paired_difference_of_grounded_clip_score(files):
+    gen, ref = files
+    report = compare_models({"gen": gen, "ref": _records(REF, 0)}, ref,
+                            text_features=text_features,
+                            sentence_embeddings=sentence_embeddings, n_boot=20,
+                            image_features=image_features)
+    d = report["comparisons"][0]["differences"]["image_grounded.clip_s"]
+    w, c = 2.5, 1 / math.sqrt(2)
+    # ref − gen: the reference captions' CLIP-S minus the generated ones'
+    assert d["difference"] == pytest.approx(w * (1 + 0 + c) / 3 - w * (c + 0 + c) / 3)
+
+
+class _CountingBackend:
+    """A stand-in CLIP: an image's feature is its mean colour (two channels), normalised."""
+    kind, name = "fake", "mean-colour"
+
+    def __init__(self):
+        self.encoded = 0
+
+    def preprocess(self, im):
+        import torch
+
+        return torch.tensor(np.asarray(im, dtype=np.float32).mean(axis=(0, 1))[:2] + 1.0)
+
+    def encode_images(self, batch):
+        self.encoded += int(batch.shape[0])
+        x = batch.numpy()
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_clip_image_features_encode_each_image_once_and_name_a_broken_file(tmp_path):
+    from PIL import Image
+
+    from vaselib.evaluation.encoders import ClipImageFeatures
+    from vaselib.images import ImageLoadError
+
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "red.jpg")
+    Image.new("RGB", (8, 8), (0, 255, 0)).save(tmp_path / "green.png")
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    backend = _CountingBackend()
+    feats = ClipImageFeatures(backend, {"r": tmp_path / "red.jpg", "g": tmp_path / "green.png",
+                                        "x": tmp_path / "broken.jpg"}, batch_size=1)
+    rows = feats(["r", "g", "r"])
+    assert rows.shape == (3, 2) and backend.encoded == 2
+    assert rows[0] @ rows[1] < 0.1 and rows[0] @ rows[2] == pytest.approx(1.0)
+    feats(["g"])
+    assert backend.encoded == 2                      # remembered, not encoded again
+    with pytest.raises(ImageLoadError, match="broken.jpg"):
+        feats(["x"])
+    with pytest.raises(KeyError, match="nowhere"):
+        feats(["nowhere"])

@@ -1,7 +1,9 @@
 """Thin adapters that turn models into the encoder callables the evaluation takes.
 
 The evaluation needs two functions of a list of captions: ``text_features`` (CLIP text
-features, for clip_score, semantic_similarity and R@k) and ``sentence_embeddings`` (for FID).
+features, for clip_score, semantic_similarity and R@k) and ``sentence_embeddings`` (for FID),
+and, for the image-grounded CLIPScore, ``image_features`` of a list of image ids
+(:class:`ClipImageFeatures`: the same CLIP's image tower).
 Any callable returning one row per caption works (tests pass hand-made vectors); these
 adapters wrap a loaded :class:`vaselib.clip.backends.ClipBackend` and a sentence-transformers
 model, batch the captions and carry a ``name`` that the report records.
@@ -13,7 +15,8 @@ different sentence models are not comparable, which is why the model's name is r
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +51,51 @@ class ClipTextFeatures:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         return _batched(self.backend.encode_texts, texts, self.batch_size)
+
+
+class ClipImageFeatures:
+    """CLIP image features of the ground truth's images, by image id (L2-normalised rows).
+
+    ``images`` maps each image id to its file; each image is decoded (EXIF applied), run
+    through the backend's own preprocessing and encoded once, then remembered, so several
+    models' captions are grounded in the same features.  An image that cannot be read
+    raises :class:`vaselib.images.ImageLoadError` naming the file: the grounded metric is
+    then reported as failed, never scored without it.
+    """
+
+    def __init__(self, backend: Any, images: Mapping[str, str | Path], batch_size: int = 64):
+        if not hasattr(backend, "encode_images") or not hasattr(backend, "preprocess"):
+            raise TypeError(f"backend must be a vaselib ClipBackend (with encode_images), not "
+                            f"{type(backend).__name__}")
+        self.backend = backend
+        self.images = {str(k): Path(v) for k, v in images.items()}
+        self.batch_size = batch_size
+        self._rows: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return f"CLIP image tower {getattr(self.backend, 'kind', '?')}:" \
+               f"{getattr(self.backend, 'name', '?')}"
+
+    def __call__(self, ids: list[str]) -> np.ndarray:
+        import torch
+
+        from vaselib.images import open_image
+
+        missing = [i for i in ids if i not in self.images]
+        if missing:
+            raise KeyError(f"no image for id {missing[0]!r} in the ground truth "
+                           f"({len(missing)} id(s) without one)")
+        todo = list(dict.fromkeys(i for i in ids if i not in self._rows))
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start:start + self.batch_size]
+            batch = torch.stack([self.backend.preprocess(open_image(self.images[i]))
+                                 for i in chunk])
+            for i, row in zip(chunk, self.backend.encode_images(batch)):
+                self._rows[i] = np.asarray(row, dtype=np.float32)
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._rows[i] for i in ids])
 
 
 class SentenceEmbeddings:

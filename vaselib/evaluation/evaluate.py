@@ -46,13 +46,16 @@ def _check_options(similarity: str, n_boot: int, level: float) -> None:
 
 
 def _score(matched: MatchedRecords, text_features: Encoder | None,
-           sentence_embeddings: Encoder | None, similarity: str, tau: float) -> ModelScores:
+           sentence_embeddings: Encoder | None, similarity: str, tau: float,
+           image_features: Encoder | None) -> ModelScores:
     encoders = {"text_features": encoder_name(text_features) if text_features else None,
                 "sentence_embeddings": (encoder_name(sentence_embeddings)
-                                        if sentence_embeddings else None)}
+                                        if sentence_embeddings else None),
+                "image_features": encoder_name(image_features) if image_features else None}
     return score_pairs(matched.generated, matched.references, matched.ids,
                        text_features=text_features, sentence_embeddings=sentence_embeddings,
-                       similarity=similarity, tau=tau, encoders=encoders)
+                       similarity=similarity, tau=tau, encoders=encoders,
+                       image_features=image_features)
 
 
 def _intervals(scores: ModelScores, n_boot: int, seed: int,
@@ -64,8 +67,10 @@ def _intervals(scores: ModelScores, n_boot: int, seed: int,
 
 def _model_entry(matched: MatchedRecords, name: str, text_features: Encoder | None,
                  sentence_embeddings: Encoder | None, similarity: str, tau: float,
-                 n_boot: int, seed: int, level: float) -> tuple[ModelScores, dict[str, Any]]:
-    scores = _score(matched, text_features, sentence_embeddings, similarity, tau)
+                 n_boot: int, seed: int, level: float,
+                 image_features: Encoder | None = None) -> tuple[ModelScores, dict[str, Any]]:
+    scores = _score(matched, text_features, sentence_embeddings, similarity, tau,
+                    image_features)
     entry = report.model_report(
         scores, matched, name, _intervals(scores, n_boot, seed, level),
         _settings(scores, similarity=similarity, tau=tau, n_boot=n_boot, seed=seed,
@@ -77,13 +82,15 @@ def evaluate_captions(generated_file: Source, ground_truth_file: Source, *,
                       text_features: Encoder | None, sentence_embeddings: Encoder | None,
                       similarity: str = "lexical", tau: float = TAU, n_boot: int = 1000,
                       seed: int = 0, level: float = iv.LEVEL,
-                      model_name: str | None = None) -> dict[str, Any]:
+                      model_name: str | None = None,
+                      image_features: Encoder | None = None) -> dict[str, Any]:
     """One model's report entry (see :mod:`vaselib.evaluation.report` for the layout).
 
     ``generated_file`` and ``ground_truth_file`` are JSON caption files (or lists of records).
     ``text_features`` / ``sentence_embeddings`` map a list of captions to one row each (see
     :mod:`vaselib.evaluation.encoders`); None leaves their metrics uncomputed, with that
-    reason. ``similarity`` is the reward backend for decoration/attribution and the reward;
+    reason. ``image_features`` maps image ids to rows of the same CLIP's image tower (for
+    the image-grounded CLIPScore; None leaves it uncomputed). ``similarity`` is the reward backend for decoration/attribution and the reward;
     ``n_boot`` = 0 skips the intervals. ``model_name`` defaults to the original's rule on the
     generated file's name.
     """
@@ -93,7 +100,7 @@ def evaluate_captions(generated_file: Source, ground_truth_file: Source, *,
         model_name = (original_model_name(generated_file)
                       if isinstance(generated_file, (str, Path)) else "model")
     _, entry = _model_entry(matched, model_name, text_features, sentence_embeddings,
-                            similarity, tau, n_boot, seed, level)
+                            similarity, tau, n_boot, seed, level, image_features)
     return entry
 
 
@@ -142,11 +149,13 @@ def compare_models(generated: Mapping[str, Source], ground_truth: Source, *,
                    text_features: Encoder | None, sentence_embeddings: Encoder | None,
                    similarity: str = "lexical", tau: float = TAU, n_boot: int = 1000,
                    seed: int = 0, level: float = iv.LEVEL,
-                   baseline: str | None = None) -> dict[str, Any]:
+                   baseline: str | None = None,
+                   image_features: Encoder | None = None) -> dict[str, Any]:
     """The whole report for several models on one ground truth, with paired comparisons.
 
     ``generated`` maps a model name to its caption file (or list of records). Comparisons are
     every model against ``baseline`` when it is given, else every pair of models.
+    ``image_features`` as in :func:`evaluate_captions`.
     """
     _check_options(similarity, n_boot, level)
     if not generated:
@@ -159,7 +168,7 @@ def compare_models(generated: Mapping[str, Source], ground_truth: Source, *,
     for name, source in generated.items():
         scored[name], entries[name] = _model_entry(
             match_records(source, ground_truth), name, text_features, sentence_embeddings,
-            similarity, tau, n_boot, seed, level)
+            similarity, tau, n_boot, seed, level, image_features)
     if baseline is None:
         # each model against every model listed before it: later − earlier (SFT − base)
         pairs = [(b, a) for a, b in combinations(generated, 2)]

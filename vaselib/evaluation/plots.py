@@ -29,7 +29,7 @@ def metric_value(entry: Mapping[str, Any], metric: str) -> tuple[float | None, f
         e = entry.get(group, {}).get(name)
         if e is None:
             raise KeyError(f"metric {metric!r} is not in the report (groups: tie_aware, "
-                           f"attributes, text_metrics)")
+                           f"attributes, text_metrics, image_grounded)")
         return e["value"], e["low"], e["high"]
     if metric not in entry:
         raise KeyError(f"metric {metric!r} is not in the report")

@@ -12,8 +12,11 @@ original's files can ignore them:
     Why a metric has no value (any metric, original or extra), by its qualified name.
 ``fid_ill_conditioned``, ``fid_ill_conditioned_reason``, ``fid_embedding_dim``
     Whether N ≤ the embedding dimension (the covariances are singular but for the ridge).
-``tie_aware``, ``attributes``, ``text_metrics``
-    Extra metrics, each ``{"value", "n", "low", "high"}``.
+``tie_aware``, ``attributes``, ``text_metrics``, ``image_grounded``
+    Extra metrics, each ``{"value", "n", "low", "high"}``. ``image_grounded`` is the
+    CLIPScore of the caption against its image (Hessel et al. 2021) with the evaluation's
+    CLIP: ``clip_s`` for the generated caption, ``reference_clip_s`` for the reference (the
+    most this CLIP gives a right caption).
 ``matching``, ``encoders``, ``settings``, ``notes``
     How the pairs were formed, which models encoded the captions, and the evaluation's
     parameters.
@@ -31,6 +34,8 @@ from vaselib.evaluation.original import ORIGINAL_METRICS, fid_condition
 from vaselib.evaluation.records import MatchedRecords
 from vaselib.evaluation.scoring import (
     ATTRIBUTE_METRICS,
+    CLIP_S_WEIGHT,
+    IMAGE_GROUNDED,
     TEXT_METRICS,
     TIE_AWARE,
     ModelScores,
@@ -41,8 +46,12 @@ FORMAT = "vaselib-caption-evaluation/1"
 REPORT_JSON = "evaluation_report.json"
 REPORT_MD = "evaluation_report.md"
 GROUPS: dict[str, tuple[str, ...]] = {"tie_aware": TIE_AWARE, "attributes": ATTRIBUTE_METRICS,
-                                      "text_metrics": TEXT_METRICS}
-SCALES = {"text_metrics.bleu_4": "0-100 (sacrebleu)", "text_metrics.cider_d": "0-10"}
+                                      "text_metrics": TEXT_METRICS,
+                                      "image_grounded": IMAGE_GROUNDED}
+_CLIP_S_SCALE = f"0-{CLIP_S_WEIGHT:g} (w·max(cos, 0), w = {CLIP_S_WEIGHT:g})"
+SCALES = {"text_metrics.bleu_4": "0-100 (sacrebleu)", "text_metrics.cider_d": "0-10",
+          "image_grounded.clip_s": _CLIP_S_SCALE,
+          "image_grounded.reference_clip_s": _CLIP_S_SCALE}
 NOTES: tuple[str, ...] = (
     ("semantic_similarity is computed exactly as clip_score (the original counts the same "
      "quantity twice, and overall_score weights it twice)."),
@@ -228,6 +237,14 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "## Standard caption metrics", ""]
         lines += _table(["Model", "BLEU-4 (0–100)", "ROUGE-L F", "CIDEr-D (0–10)"], [
             [name, *(_cell(e["value"], e["low"], e["high"]) for e in m["text_metrics"].values())]
+            for name, m in models.items()])
+        lines += ["", "## Image-grounded CLIPScore (caption against its image)", "",
+                  (f"CLIP-S = {CLIP_S_WEIGHT:g}·max(cos(image, caption), 0) with the "
+                   "evaluation's CLIP (Hessel et al. 2021); the reference column is what the "
+                   "ground-truth caption gets, the most this CLIP gives a right caption."), ""]
+        lines += _table(["Model", "CLIP-S", "CLIP-S of the reference"], [
+            [name, *(_cell(e["value"], e["low"], e["high"])
+                     for e in m.get("image_grounded", {}).values())]
             for name, m in models.items()])
         lines.append("")
 

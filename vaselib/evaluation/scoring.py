@@ -37,8 +37,12 @@ TIE_AWARE: tuple[str, ...] = tuple(f"tie_aware.{k}" for k in RECALL_KS)
 ATTRIBUTE_METRICS: tuple[str, ...] = tuple(f"attributes.{a}" for a in (*ATTRIBUTES, REWARD))
 TEXT_METRICS: tuple[str, ...] = ("text_metrics.bleu_4", "text_metrics.rouge_l_f",
                                  "text_metrics.cider_d")
+# CLIPScore grounded in the image (Hessel et al. 2021): w·max(cos(image, caption), 0), w = 2.5,
+# for the generated caption and, as the ceiling this CLIP allows, for the reference
+IMAGE_GROUNDED: tuple[str, ...] = ("image_grounded.clip_s", "image_grounded.reference_clip_s")
+CLIP_S_WEIGHT = 2.5
 ALL_METRICS: tuple[str, ...] = (*original.ORIGINAL_METRICS, *TIE_AWARE, *ATTRIBUTE_METRICS,
-                                *TEXT_METRICS)
+                                *TEXT_METRICS, *IMAGE_GROUNDED)
 _TEXT_FEATURE_METRICS = ("clip_score", "semantic_similarity", *RECALL_KS, *TIE_AWARE)
 
 
@@ -62,6 +66,8 @@ class ModelScores:
     bleu: text_metrics.BleuStatistics | None = None
     rouge_l: np.ndarray | None = None
     cider_d: np.ndarray | None = None
+    clip_s: np.ndarray | None = None          # w·max(cos(image_i, gen_i), 0)
+    reference_clip_s: np.ndarray | None = None   # w·max(cos(image_i, ref_i), 0)
     errors: dict[str, str] = field(default_factory=dict)
     encoders: dict[str, str] = field(default_factory=dict)
     _fid: ResampledFid | None = field(default=None, repr=False)
@@ -133,6 +139,9 @@ class ModelScores:
             v["text_metrics.rouge_l_f"] = float(self.rouge_l[idx].mean())
         if self.cider_d is not None:
             v["text_metrics.cider_d"] = float(self.cider_d[idx].mean())
+        if self.clip_s is not None:
+            v["image_grounded.clip_s"] = float(self.clip_s[idx].mean())
+            v["image_grounded.reference_clip_s"] = float(self.reference_clip_s[idx].mean())
         out = {k: (None if x is None or not np.isfinite(x) else float(x)) for k, x in v.items()}
         return _with_overall(out)
 
@@ -199,7 +208,8 @@ class ModelScores:
             gen_embeddings=cut(self.gen_embeddings), ref_embeddings=cut(self.ref_embeddings),
             jaccard=cut(self.jaccard), attributes=attributes,
             bleu=None if self.bleu is None else replace(self.bleu, stats=self.bleu.stats[p]),
-            rouge_l=cut(self.rouge_l), cider_d=cut(self.cider_d), errors=dict(self.errors),
+            rouge_l=cut(self.rouge_l), cider_d=cut(self.cider_d), clip_s=cut(self.clip_s),
+            reference_clip_s=cut(self.reference_clip_s), errors=dict(self.errors),
             _fid=None, _memo={})
         sub._build_fid()
         return sub
@@ -243,11 +253,15 @@ def score_pairs(generated: Sequence[str], references: Sequence[str], ids: Sequen
                 text_features: Callable[[list[str]], np.ndarray] | None,
                 sentence_embeddings: Callable[[list[str]], np.ndarray] | None,
                 similarity: str = "lexical", tau: float = TAU,
-                encoders: dict[str, str] | None = None) -> ModelScores:
+                encoders: dict[str, str] | None = None,
+                image_features: Callable[[list[str]], np.ndarray] | None = None
+                ) -> ModelScores:
     """Compute everything one model's metrics need (module docstring).
 
     ``text_features`` / ``sentence_embeddings`` may be None: their metrics are then reported
-    as not computed, with that reason.
+    as not computed, with that reason.  ``image_features`` maps image ids to one row each
+    in the space of ``text_features`` (the same CLIP's image tower): the image-grounded
+    CLIPScore needs both.
     """
     gen, ref = list(generated), list(references)
     scores = ModelScores(list(ids), gen, ref, encoders=dict(encoders or {}))
@@ -275,6 +289,11 @@ def score_pairs(generated: Sequence[str], references: Sequence[str], ids: Sequen
             else:
                 scores.cosine = np.sum(tg * tr, axis=1)
                 scores.similarity = tg @ tr.T
+                _ground(scores, image_features, tg, tr)
+
+    if text_features is None or scores.cosine is None:
+        for m in IMAGE_GROUNDED:
+            errors.setdefault(m, "not computed: needs the CLIP text features of the captions")
 
     if sentence_embeddings is None:
         errors["fid_score"] = "not computed: no sentence_embeddings encoder was given"
@@ -297,3 +316,24 @@ def score_pairs(generated: Sequence[str], references: Sequence[str], ids: Sequen
     scores.cider_d = _run(errors, ["text_metrics.cider_d"],
                           lambda: text_metrics.cider_d_per_item(gen, ref))
     return scores
+
+
+def _ground(scores: ModelScores, image_features: Callable[[list[str]], np.ndarray] | None,
+            tg: np.ndarray, tr: np.ndarray) -> None:
+    """The image-grounded CLIPScore of each pair from normalised text features ``tg``/``tr``."""
+    if image_features is None:
+        for m in IMAGE_GROUNDED:
+            scores.errors[m] = "not computed: no image_features encoder was given"
+        return
+    img = _run(scores.errors, IMAGE_GROUNDED, lambda: original.l2_normalise(
+        original.as_rows(image_features(list(scores.ids)), scores.n, "image_features"),
+        "image_features"))
+    if img is None:
+        return
+    if img.shape[1] != tg.shape[1]:
+        for m in IMAGE_GROUNDED:
+            scores.errors[m] = (f"ValueError: image_features gave {img.shape[1]} columns, the "
+                                f"text features {tg.shape[1]}: they must come from one CLIP")
+        return
+    scores.clip_s = CLIP_S_WEIGHT * np.maximum(np.sum(img * tg, axis=1), 0.0)
+    scores.reference_clip_s = CLIP_S_WEIGHT * np.maximum(np.sum(img * tr, axis=1), 0.0)

@@ -7,7 +7,8 @@ original's generated-records format.  Caption files made elsewhere (``generated`
 evaluated as they are.  :func:`vaselib.evaluation.compare_models` then computes the
 original's metrics (same names and definitions) and vaselib's additions — N and bootstrap
 intervals, per-attribute accuracy from the reward's parser, the mean ``external_vase_acc``,
-BLEU/ROUGE-L/CIDEr-D, paired differences between models — into
+BLEU/ROUGE-L/CIDEr-D, the image-grounded CLIPScore with the same CLIP, paired differences
+between models — into
 ``evaluation_report.json`` and the Markdown report.
 """
 from __future__ import annotations
@@ -97,7 +98,12 @@ def run(p: EvaluateParams, *, progress: bool = True) -> EvaluationResult:
     from vaselib.clip.backends import load_backend
     from vaselib.devices import resolve_device
     from vaselib.evaluation import compare_models, plots, write_report
-    from vaselib.evaluation.encoders import ClipTextFeatures, SentenceEmbeddings
+    from vaselib.evaluation.encoders import (
+        ClipImageFeatures,
+        ClipTextFeatures,
+        SentenceEmbeddings,
+    )
+    from vaselib.evaluation.records import image_id
     from vaselib.vlm.captioning import caption_batch, write_generated
 
     gt = runs.input_path(p.ground_truth, "ground_truth",
@@ -137,9 +143,11 @@ def run(p: EvaluateParams, *, progress: bool = True) -> EvaluationResult:
                                              "a sentence-transformers folder")
                 sentences = SentenceEmbeddings(SentenceTransformer(str(model_path),
                                                                    device="cpu"))
+            grounding = ClipImageFeatures(clip, {image_id(i.name): i for i in images})
             report = compare_models(files, gt, text_features=ClipTextFeatures(clip),
                                     sentence_embeddings=sentences, similarity=p.similarity,
-                                    n_boot=p.n_boot, seed=p.seed, baseline=p.baseline)
+                                    n_boot=p.n_boot, seed=p.seed, baseline=p.baseline,
+                                    image_features=grounding)
         seconds["scoring"] = round(t["seconds"], 1)
         report["inputs"] = {"ground_truth": runs.display_path(gt),
                             "models": {k: runs.display_path(v) for k, v in models.items()},
