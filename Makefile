@@ -28,8 +28,13 @@ $(STAMP): pyproject.toml requirements-lock.txt
 demo: $(STAMP)           ## the whole pipeline on the embedded synthetic data; reports in runs/<id>/
 	$(VENV)/bin/vase demo
 
+# pytest-xdist workers for make test: whole modules go to a worker (--dist loadscope), so
+# module fixtures are built once, and the whole-demo module runs beside the rest of the
+# suite instead of before it (tests/conftest.py puts it first)
+TEST_WORKERS ?= 2
+
 test: $(STAMP) browser-deps  ## unit, notebook, demo-regression and browser tests, then nbval
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 	$(PY) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg \
 		notebooks/03_clip_quality.ipynb notebooks/04_best_view.ipynb
 

@@ -17,6 +17,19 @@ os.environ["JUPYTER_PATH"] = os.pathsep.join(
     p for p in (_share, os.environ.get("JUPYTER_PATH", "")) if p)
 
 
+# The longest modules first: with two workers (`make test` runs pytest-xdist with
+# --dist loadscope) the rest of the suite then runs beside them instead of after them.
+# test_demo_models builds the demo CLIP and base VLM the demo needs from stage 03 and 05 on.
+LONGEST_FIRST = ("test_demo_regression", "test_demo_models", "test_vlm_pipeline", "test_resume")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.module.__name__ if item.module is not None else ""
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)      # stable: the order within each module is kept
+
+
 @pytest.fixture
 def run_notebook(tmp_path):
     """Run ``notebooks/<stage>.ipynb`` through papermill with ``parameters``; return the nb."""

@@ -89,6 +89,7 @@ def test_extras_n_intervals_and_unmatched(entry):
         assert iv["low"] <= entry[metric] + 1e-9 and entry[metric] - 1e-9 <= iv["high"]
     assert entry["matching"]["unmatched_count"] == 1
     assert entry["matching"]["unmatched_ids"] == ["lost_side"]
+    assert entry["distinct_captions"] == {"count": 3, "of": 3}
     assert entry["encoders"] == {"text_features": "text_features",
                                  "sentence_embeddings": "sentence_embeddings",
                                  "image_features": None}
@@ -308,6 +309,15 @@ def test_image_grounded_clip_score_fails_loudly_without_an_image(files):
     assert out["image_grounded"]["clip_s"]["value"] is None
     assert "vase1_front" in out["errors"]["image_grounded.clip_s"]
     assert out["clip_score"] is not None            # the text metrics do not depend on it
+
+
+def test_a_captioner_that_writes_one_caption_shows_as_one_distinct_caption(files):
+    _, ref = files
+    same = [{"images": [f"vase{i}_front_0.jpg"], "caption": "a kylix"} for i in range(3)]
+    out = evaluate_captions(same, ref, text_features=text_features,
+                            sentence_embeddings=sentence_embeddings, n_boot=0)
+    assert out["distinct_captions"] == {"count": 1, "of": 3}
+    assert "1 distinct captions of 3" in markdown({"models": {"m": out}})
 
 
 def test_paired_difference_of_grounded_clip_score(files):

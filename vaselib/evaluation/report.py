@@ -17,6 +17,9 @@ original's files can ignore them:
     CLIPScore of the caption against its image (Hessel et al. 2021) with the evaluation's
     CLIP: ``clip_s`` for the generated caption, ``reference_clip_s`` for the reference (the
     most this CLIP gives a right caption).
+``distinct_captions``
+    How many different captions the model wrote for its pairs (``{"count", "of"}``): a
+    captioner that ignores the image writes the same few captions for every vase.
 ``matching``, ``encoders``, ``settings``, ``notes``
     How the pairs were formed, which models encoded the captions, and the evaluation's
     parameters.
@@ -111,6 +114,7 @@ def model_report(scores: ModelScores, matched: MatchedRecords, model: str,
     for group, names in GROUPS.items():
         out[group] = {name.split(".", 1)[1]: _entry(name, values[name], sizes[name],
                                                     intervals.get(name)) for name in names}
+    out["distinct_captions"] = {"count": len(set(scores.generated)), "of": scores.n}
     out["matching"] = {"matched": len(matched), "unmatched_count": len(matched.unmatched),
                        "unmatched_ids": list(matched.unmatched),
                        "problems": list(matched.problems),
@@ -266,8 +270,11 @@ def markdown(report: Mapping[str, Any]) -> str:
     for name, m in models.items():
         match = m["matching"]
         enc = ", ".join(f"{k}: {v}" for k, v in m.get("encoders", {}).items()) or "none"
+        distinct = m.get("distinct_captions") or {}
         lines.append(f"- **{name}**: {match['matched']} pairs, {match['unmatched_count']} "
-                     f"generated record(s) without ground truth skipped; encoders: {enc}.")
+                     f"generated record(s) without ground truth skipped; "
+                     f"{distinct.get('count', '?')} distinct captions of "
+                     f"{distinct.get('of', '?')}; encoders: {enc}.")
         if m.get("fid_ill_conditioned"):
             lines.append(f"  - FID: {m['fid_ill_conditioned_reason']}")
         lines += [f"  - {p}" for p in match["problems"]]
