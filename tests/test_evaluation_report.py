@@ -334,10 +334,13 @@ def test_paired_difference_of_grounded_clip_score(files):
 
 class _CountingBackend:
     """A stand-in CLIP: an image's feature is its mean colour (two channels), normalised."""
-    kind, name = "fake", "mean-colour"
+    kind, name, embed_dim = "fake", "mean-colour", 2
 
     def __init__(self):
+        import torch
+
         self.encoded = 0
+        self.device = torch.device("cpu")
 
     def preprocess(self, im):
         import torch

@@ -56,11 +56,11 @@ class ClipTextFeatures:
 class ClipImageFeatures:
     """CLIP image features of the ground truth's images, by image id (L2-normalised rows).
 
-    ``images`` maps each image id to its file; each image is decoded (EXIF applied), run
-    through the backend's own preprocessing and encoded once, then remembered, so several
-    models' captions are grounded in the same features.  An image that cannot be read
-    raises :class:`vaselib.images.ImageLoadError` naming the file: the grounded metric is
-    then reported as failed, never scored without it.
+    ``images`` maps each image id to its file; each image is encoded once by stage 03's
+    :func:`vaselib.clip.embeddings.embed_files` (decoding, EXIF, the backend's own
+    preprocessing) and remembered, so several models' captions are grounded in the same
+    features.  An image that cannot be read raises :class:`vaselib.images.ImageLoadError`
+    naming the file: the grounded metric is then reported as failed, never scored without it.
     """
 
     def __init__(self, backend: Any, images: Mapping[str, str | Path], batch_size: int = 64):
@@ -78,21 +78,22 @@ class ClipImageFeatures:
                f"{getattr(self.backend, 'name', '?')}"
 
     def __call__(self, ids: list[str]) -> np.ndarray:
-        import torch
-
-        from vaselib.images import open_image
+        from vaselib.clip.embeddings import embed_files
+        from vaselib.images import ImageLoadError
 
         missing = [i for i in ids if i not in self.images]
         if missing:
             raise KeyError(f"no image for id {missing[0]!r} in the ground truth "
                            f"({len(missing)} id(s) without one)")
         todo = list(dict.fromkeys(i for i in ids if i not in self._rows))
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start:start + self.batch_size]
-            batch = torch.stack([self.backend.preprocess(open_image(self.images[i]))
-                                 for i in chunk])
-            for i, row in zip(chunk, self.backend.encode_images(batch)):
-                self._rows[i] = np.asarray(row, dtype=np.float32)
+        if todo:
+            paths = [self.images[i] for i in todo]
+            done = embed_files(self.backend, paths, batch_size=self.batch_size,
+                               use_cache=False)
+            if done.failures:
+                row, why = next(iter(done.failures.items()))
+                raise ImageLoadError(paths[row], why)
+            self._rows.update(zip(todo, done.vectors))
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([self._rows[i] for i in ids])

@@ -90,9 +90,9 @@ def evaluate_captions(generated_file: Source, ground_truth_file: Source, *,
     ``text_features`` / ``sentence_embeddings`` map a list of captions to one row each (see
     :mod:`vaselib.evaluation.encoders`); None leaves their metrics uncomputed, with that
     reason. ``image_features`` maps image ids to rows of the same CLIP's image tower (for
-    the image-grounded CLIPScore; None leaves it uncomputed). ``similarity`` is the reward backend for decoration/attribution and the reward;
-    ``n_boot`` = 0 skips the intervals. ``model_name`` defaults to the original's rule on the
-    generated file's name.
+    the image-grounded CLIPScore; None leaves it uncomputed). ``similarity`` is the reward
+    backend for decoration/attribution and the reward; ``n_boot`` = 0 skips the intervals.
+    ``model_name`` defaults to the original's rule on the generated file's name.
     """
     _check_options(similarity, n_boot, level)
     matched = match_records(generated_file, ground_truth_file)
