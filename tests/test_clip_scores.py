@@ -205,5 +205,18 @@ def test_int8_embeddings_are_close_cached_apart_and_reported(tmp_path):
                         precision="auto")
     from vaselib import precision
 
-    assert auto.precision == ("bf16" if precision.native_bf16() else "fp32")
+    # auto takes no reduced path: none kept 99.5 % of the decisions when measured
+    assert auto.precision == "fp32"
     assert auto.precision_reason.startswith("auto")
+    assert ("98.8 %" in auto.precision_reason) == precision.native_bf16()
+
+
+def test_auto_precision_takes_no_path_below_the_decision_agreement():
+    from vaselib import precision
+
+    for device in ("cpu", "cuda"):
+        chosen, why = precision.resolve("auto", device)
+        assert chosen == "fp32" and why.startswith("auto")
+    assert precision.resolve("bf16", "cpu") == ("bf16", "asked for")
+    with pytest.raises(ValueError, match="int8"):
+        precision.resolve("int8", "cuda")

@@ -75,8 +75,9 @@ class _ClipModelParams(StageParams):
                                 "normalised = normalise each prompt first")
     precision: Literal["fp32", "bf16", "int8", "auto"] = Field(
         "fp32", description="image encoding: fp32; bf16 (fast with AMX/AVX-512-BF16 or a GPU); "
-                            "int8 (dynamic quantisation, CPU); auto = bf16 where native, else "
-                            "fp32. Reports record what ran")
+                            "int8 (dynamic quantisation, CPU); auto: a reduced path only where "
+                            "measured to keep 99.5 % of the decisions (none today, so fp32). "
+                            "Reports record what ran")
     batch_size: int = Field(64, ge=1, description="images per encoding batch")
     num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
                                                   "(0 = in the main process)")
