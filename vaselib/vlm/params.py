@@ -141,19 +141,19 @@ class SftParams(_SwiftStage):
                                                          "(paper 2)")
     max_steps: int = Field(-1, ge=-1, description="stop after this many optimiser steps; "
                                                   "-1 = run all epochs")
-    per_device_train_batch_size: int = Field(4, ge=1, description="records per device per step "
+    per_device_train_batch_size: int = Field(1, ge=1, description="records per device per step "
                                                                   "(paper 1)")
     gradient_accumulation_steps: int = Field(1, ge=1, description="micro-batches per optimiser "
                                                                   "step (paper 16)")
-    learning_rate: float = Field(4e-3, gt=0, description="peak learning rate (paper 1e-4; the "
+    learning_rate: float = Field(2e-3, gt=0, description="peak learning rate (paper 1e-4; the "
                                                          "small demo model needs more to move)")
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps for warm-up")
     max_length: int = Field(4096, ge=64, description="longest token sequence (image + text)")
-    eval_steps: int = Field(100, ge=1, description="evaluate every N steps (paper 100)")
+    eval_steps: int = Field(200, ge=1, description="evaluate every N steps (paper 100)")
     eval_on_start: bool = Field(True, description="measure the validation loss before training "
                                                   "too: the untrained model's, to compare "
                                                   "(paper: no)")
-    save_steps: int = Field(100, ge=1, description="save a checkpoint every N steps (paper 100); "
+    save_steps: int = Field(200, ge=1, description="save a checkpoint every N steps (paper 100); "
                                                    "the last step is always saved")
     save_total_limit: int = Field(5, ge=1, description="checkpoints kept")
     logging_steps: int = Field(5, ge=1, description="log loss every N steps (paper 5)")
