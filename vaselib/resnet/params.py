@@ -67,9 +67,9 @@ class ClassifyParams(StageParams):
                                      "images below it go to 0/ (0.5 = the likelier class)")
     precision: Literal["fp32", "bf16", "int8", "auto"] = Field(
         "fp32", description="inference: fp32; bf16 (fast with AMX/AVX-512-BF16 or a GPU); "
-                            "int8 (dynamic quantisation of the head, CPU); auto: a reduced path only where "
-                            "measured to keep 99.5 % of the decisions (none today, so fp32). "
-                            "The report records what ran")
+                            "int8 (dynamic quantisation of the head, CPU); auto: a reduced "
+                            "path only where measured to keep 99.5 % of the decisions (none "
+                            "today, so fp32). The report records what ran")
     batch_size: int = Field(32, ge=1, description="images per inference batch")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
