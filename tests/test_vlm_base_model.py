@@ -100,7 +100,8 @@ def test_base_model_is_cached_with_its_record(small):
     assert [h["phase"] for h in rec["history"]][0] == "start"
     assert tiny.is_tiny(folder) and tiny.is_small(folder)
     assert bm.ensure_base_model(bm.TEST_CONFIG) == folder          # cached
-    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    # no build folder left behind (the lock file that serialises builds stays, empty)
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".") and p.is_dir()]
     proc = AutoProcessor.from_pretrained(folder)
     model = Qwen2_5_VLForConditionalGeneration.from_pretrained(folder)
     assert model.config.text_config.vocab_size == tiny.VOCAB_SIZE
@@ -130,3 +131,40 @@ def test_batched_greedy_captions_match_one_at_a_time(small, tmp_path):
     out = captioning.write_generated(tmp_path / "gen.json", paths, together.captions)
     assert json.loads(out.read_text())[0] == {"images": ["0.jpg"],
                                               "caption": together.captions[0]}
+
+
+def test_a_second_process_waits_for_the_build_under_way(tmp_path, monkeypatch):
+    """Two processes asking for the same base model: one builds, the other uses its copy."""
+    import multiprocessing as mp
+
+    from vaselib.vlm import base_model as bm
+
+    monkeypatch.setenv("VASELIB_DATA", str(tmp_path))
+    calls = tmp_path / "builds.txt"
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_ensure_and_count, args=(str(tmp_path), str(calls)))
+             for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    assert calls.read_text().count("built") == 1         # one training run, not two
+    assert bm.read_record(tmp_path / "m")["key"] == bm.TEST_CONFIG.key()
+
+
+def _ensure_and_count(data: str, calls: str) -> None:
+    import os
+
+    os.environ["VASELIB_DATA"] = data
+    from vaselib.vlm import base_model as bm
+
+    real = bm.train
+
+    def counted(config, progress=False):
+        with open(calls, "a") as f:
+            f.write("built\n")
+        return real(config, progress=progress)
+
+    bm.train = counted
+    bm.ensure_base_model(bm.TEST_CONFIG, folder=os.path.join(data, "m"))

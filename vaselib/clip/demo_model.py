@@ -373,12 +373,23 @@ def _train(config: DemoTrainConfig, device: str, progress: bool) -> tuple[torch.
 
 def ensure_demo_model(arch: str = "vase-tiny-rn", config: DemoTrainConfig | None = None,
                       *, progress: bool = False) -> tuple[Path, dict]:
-    """The cached demo checkpoint for ``arch`` (trained first when missing) and its record."""
-    from safetensors.torch import save_file
+    """The cached demo checkpoint for ``arch`` (trained first when missing) and its record.
+
+    One process trains it at a time: another that needs it meanwhile waits for that run.
+    """
+    from filelock import FileLock
 
     if config is None:
         config = DEFAULT_CONFIG if arch == DEFAULT_CONFIG.arch else replace(TEST_CONFIG, arch=arch)
     folder = model_folder(config)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.with_name(f".{folder.name}.lock"))):
+        return _ensure(config, folder, progress)
+
+
+def _ensure(config: DemoTrainConfig, folder: Path, progress: bool) -> tuple[Path, dict]:
+    from safetensors.torch import save_file
+
     ckpt = folder / "open_clip_model.safetensors"
     record = folder / "training.json"
     if ckpt.is_file() and record.is_file():

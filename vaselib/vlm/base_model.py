@@ -583,14 +583,26 @@ def _save(folder: Path, model, tok, processor, record: dict[str, Any]) -> None:
 
 def ensure_base_model(config: BaseModelConfig = DEFAULT_CONFIG, folder: str | Path | None = None,
                       *, progress: bool = False) -> Path:
-    """The cached base model of ``config`` (pretrained first when missing)."""
+    """The cached base model of ``config`` (pretrained first when missing).
+
+    One process builds it at a time: another that needs the same folder meanwhile waits for
+    that build and uses it (a second build beside the first would double the cost on a
+    small machine).
+    """
+    from filelock import FileLock
+
     folder = Path(folder) if folder is not None else model_folder(config)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.with_name(f".{folder.name}.lock"))):
+        return _ensure(config, folder, progress)
+
+
+def _ensure(config: BaseModelConfig, folder: Path, progress: bool) -> Path:
     rec = folder / RECORD_FILE
     if rec.is_file() and (folder / "config.json").is_file():
         if json.loads(rec.read_text(encoding="utf-8")).get("key") == config.key():
             return folder
         shutil.rmtree(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     model, tok, processor, record = train(config, progress=progress)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
