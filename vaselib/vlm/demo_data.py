@@ -411,7 +411,7 @@ def ensure_caption_set(config: CaptionSetConfig, folder: str | Path | None = Non
 # ══════════════════════════════════════════════════════════════════════ the demo's sets
 DEMO_TRAIN_VASES = 400
 DEMO_HELDOUT_VASES = 256
-DEMO_PRETRAIN_VASES = 1000
+DEMO_PRETRAIN_VASES = 3000     # the base model's (vaselib.vlm.base_model); ~40 s to render
 
 
 def train_config(n_vases: int = DEMO_TRAIN_VASES, image_size: int = IMAGE_SIZE
