@@ -164,6 +164,20 @@ def test_call_reads_reference_columns_like_ms_swift(semantic):
         semantic([REF], messages=[[]])
 
 
+def test_a_batch_scores_each_pair_as_alone(lexical):
+    """score_many gathers every pair's similarities into one call: each caption must still
+    get its own dimensions (a wrong offset would hand one pair another pair's similarity)."""
+    pairs = [(WRONG["shape"], REF), (REF, REF), (GARBAGE[0], REF), (EXAMPLES[1], EXAMPLES[2]),
+             (WRONG["decoration"], REF)]
+    batch = [b.total for b in lexical.score_many(pairs)]
+    alone = [lexical.score_many([pair])[0].total for pair in pairs]
+    assert batch == alone
+    assert batch[1] == 1.0 and batch[2] < 0.1 and 0.5 < batch[0] < 1.0
+    # best of several references, and rows without one, in the ORM interface
+    assert lexical([REF, REF, GARBAGE[0]], caption=[[WRONG["shape"], REF], None, REF]) == \
+        [1.0, None, alone[2]]
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError):
         VaseAccuracyReward(similarity="bleu")

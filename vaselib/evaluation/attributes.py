@@ -113,6 +113,7 @@ def attribute_scores(generated: Sequence[str], references: Sequence[str], *,
 
     per_item = {name: np.array([row[name] for row in rows], dtype=np.float64)
                 for name in ATTRIBUTES}
-    per_item[REWARD] = np.array([reward.score(g, r).total
-                                 for g, r in zip(generated, references)], dtype=np.float64)
+    per_item[REWARD] = np.array([b.total for b in reward.score_many(list(zip(generated,
+                                                                              references)))],
+                                dtype=np.float64)
     return AttributeScores(per_item, reward.similarity, tau)

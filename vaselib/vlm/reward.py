@@ -405,15 +405,30 @@ class VaseAccuracyReward:
 
     def score(self, generated: str, reference: str) -> RewardBreakdown:
         """Score one generated caption against its reference caption."""
-        generated, reference = _completion_text(generated), _completion_text(reference)
-        gen, ref = parse_caption(generated), parse_caption(reference)
-        gdims, rdims = gen.dimensions(), ref.dimensions()
-        text_dims = [d for d in self.weights if d != "dating" and gdims[d] and rdims[d]]
-        sims = self.similarities([(gdims[d], rdims[d]) for d in text_dims]
-                                 + [(generated, reference)])
-        whole = sims.pop()
-        per_dimension = self._dimension_scores(gen, ref, dict(zip(text_dims, sims)))
+        return self.score_many([(generated, reference)])[0]
 
+    def score_many(self, pairs: Sequence[tuple[Any, Any]]) -> list[RewardBreakdown]:
+        """:meth:`score` of every ``(generated, reference)`` pair, with one similarity call
+        for all of them (the sentence model embeds every new string of the batch at once)."""
+        prepared, todo = [], []
+        for generated, reference in pairs:
+            generated, reference = _completion_text(generated), _completion_text(reference)
+            gen, ref = parse_caption(generated), parse_caption(reference)
+            gdims, rdims = gen.dimensions(), ref.dimensions()
+            text_dims = [d for d in self.weights if d != "dating" and gdims[d] and rdims[d]]
+            prepared.append((generated, reference, gen, ref, text_dims, len(todo)))
+            todo += [(gdims[d], rdims[d]) for d in text_dims] + [(generated, reference)]
+        sims = self.similarities(todo) if todo else []
+        out = []
+        for generated, reference, gen, ref, text_dims, at in prepared:
+            dim_sims = dict(zip(text_dims, sims[at:at + len(text_dims)]))
+            out.append(self._breakdown(generated, reference, gen, ref, dim_sims,
+                                       sims[at + len(text_dims)]))
+        return out
+
+    def _breakdown(self, generated: str, reference: str, gen: CaptionParts, ref: CaptionParts,
+                   text_sims: dict[str, float], whole: float) -> RewardBreakdown:
+        per_dimension = self._dimension_scores(gen, ref, text_sims)
         if per_dimension:
             total_weight = sum(self.weights[d] for d in per_dimension)
             weighted = sum(self.weights[d] * r for d, r in per_dimension.items()) / total_weight
@@ -451,11 +466,8 @@ class VaseAccuracyReward:
         A reference given as a list scores against each and keeps the best. A row without a
         reference gets ``None`` (ms-swift treats it as NaN and leaves it out).
         """
-        rewards: list[float | None] = []
-        for completion, ref in zip(completions, self.references(len(completions), **kwargs)):
-            if ref is None:
-                rewards.append(None)
-                continue
-            refs = ref if isinstance(ref, (list, tuple)) else [ref]
-            rewards.append(max(self.score(completion, r).total for r in refs))
-        return rewards
+        refs = [None if ref is None else list(ref) if isinstance(ref, (list, tuple)) else [ref]
+                for ref in self.references(len(completions), **kwargs)]
+        pairs = [(c, r) for c, rs in zip(completions, refs) if rs is not None for r in rs]
+        totals = iter(b.total for b in self.score_many(pairs))
+        return [None if rs is None else max(next(totals) for _ in rs) for rs in refs]
