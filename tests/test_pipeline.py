@@ -33,3 +33,27 @@ def test_index_links_each_stage_with_its_headline(tmp_path):
     assert "test_accuracy: <b>0.95</b>" in page and "42 s" in page
     assert "stage 02_classify failed in cell 5" in page
     assert "merged: <b>runs/x/07_merge/merged</b>" in page and "r.json" not in page
+
+
+def test_a_cold_demo_pretrains_the_base_vlm_beside_the_first_stages(tmp_path, monkeypatch):
+    from vaselib.vlm import base_model
+
+    monkeypatch.setenv("VASELIB_DATA", str(tmp_path))
+    logged = []
+    # nothing to prepare: stage 05 not in the run, or first (it builds the model at once)
+    assert pipeline.prepare_base_model(["01_resnet_train", "02_classify"], logged.append) is None
+    assert pipeline.prepare_base_model(["05_sft", "06_grpo"], logged.append) is None
+    proc = pipeline.prepare_base_model(["04_best_view", "05_sft"], logged.append)
+    try:
+        assert proc is not None and proc.is_alive()
+        assert str(base_model.model_folder().name) in logged[0]
+    finally:
+        proc.terminate()
+        proc.join(60)
+    # an abandoned build leaves nothing that claims to be the model
+    assert not (base_model.model_folder() / base_model.RECORD_FILE).exists()
+    # a cached model: nothing to prepare
+    folder = base_model.model_folder()
+    folder.mkdir(parents=True)
+    (folder / base_model.RECORD_FILE).write_text("{}")
+    assert pipeline.prepare_base_model(["04_best_view", "05_sft"], logged.append) is None
