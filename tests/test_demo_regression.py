@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def demo_run(tmp_path_factory):
     """Every stage's notebook, executed once with the demo's parameters."""
     run_dir = tmp_path_factory.mktemp("demo-run")
-    done, failed, index = pipeline.run_demo(run_dir, html=False, log=lambda m: None)
+    # the base VLM is built beside this module by tests/test_demo_models.py (first on the
+    # other worker), so the demo does not start a second builder that would only wait
+    done, failed, index = pipeline.run_demo(run_dir, html=False, log=lambda m: None,
+                                            prepare=False)
     assert failed is None, f"the demo failed: {failed}"
     return run_dir, {r.stage: r for r in done}
 

@@ -77,12 +77,12 @@ def prepare_base_model(names: list[str], log=print):
 
 
 def run_demo(run_dir: str | Path, names: list[str] | None = None, *, html: bool = True,
-             log=print):
+             log=print, prepare: bool = True):
     """Run ``names`` (default: every stage) in pipeline order through their notebooks into
     ``run_dir``, each wired to the previous stages' outputs; write ``index.html``.
 
     On a cold cache the demo's base VLM pretrains meanwhile in a child process
-    (:func:`prepare_base_model`). Returns ``(stage runs, failure message or None, index
+    (:func:`prepare_base_model`; ``prepare=False``: stage 05 builds it). Returns ``(stage runs, failure message or None, index
     path)``; stops at the first stage that fails.
     """
     from vaselib.notebooks import StageFailed, execute_stage
@@ -92,7 +92,7 @@ def run_demo(run_dir: str | Path, names: list[str] | None = None, *, html: bool 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     done, failed = [], None
-    preparing = prepare_base_model(names, log)
+    preparing = prepare_base_model(names, log) if prepare else None
     try:
         for i, stage in enumerate(names, 1):
             values = stage_parameters(stage, run_dir)
