@@ -24,7 +24,7 @@ BANDS: dict[str, dict[str, float]] = {
     # final / base validation loss (measured ~0.07); a ceiling, not a floor
     "05_sft": {"eval_loss_ratio_max": 0.5},
     # mean external_vase_acc on the held-out vases (N = 256): base 0.00; SFT 0.35 measured with
-    # the 4-epoch demo profile on one machine (0.20–0.26 with the earlier 2-epoch one across
+    # the 3-epoch demo profile on one machine (0.20–0.26 with the earlier 2-epoch one across
     # kernels and thread counts); a floor far below both
     "08_evaluate": {"base_reward_max": 0.10, "sft_reward_min": 0.12},
 }

@@ -137,9 +137,9 @@ class SftParams(_SwiftStage):
         None, description="modules trained in full beside LoRA; None = ['lm_head'] for "
                           "vaselib's own demo models (their head has never seen the domain's "
                           "words) and none for other models (the original)")
-    num_train_epochs: float = Field(4, gt=0, description="passes over the training data "
+    num_train_epochs: float = Field(3, gt=0, description="passes over the training data "
                                                          "(paper 2; the small demo model "
-                                                         "keeps learning to 4)")
+                                                         "still learns in a third)")
     max_steps: int = Field(-1, ge=-1, description="stop after this many optimiser steps; "
                                                   "-1 = run all epochs")
     per_device_train_batch_size: int = Field(1, ge=1, description="records per device per step "
