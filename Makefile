@@ -30,11 +30,13 @@ demo: $(STAMP)           ## the whole pipeline on the embedded synthetic data; r
 
 # pytest-xdist workers for make test: whole modules go to a worker (--dist loadscope), so
 # module fixtures are built once, and the whole-demo module runs beside the rest of the
-# suite instead of before it (tests/conftest.py puts it first)
+# suite instead of before it (tests/conftest.py puts it first, and the demo's models
+# module second; --no-loadscope-reorder keeps that order, which xdist would otherwise
+# replace by the number of tests per module)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) browser-deps  ## unit, notebook, demo-regression and browser tests, then nbval
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder tests
 	$(PY) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg \
 		notebooks/03_clip_quality.ipynb notebooks/04_best_view.ipynb
 

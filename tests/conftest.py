@@ -18,9 +18,13 @@ os.environ["JUPYTER_PATH"] = os.pathsep.join(
 
 
 # The longest modules first: with two workers (`make test` runs pytest-xdist with
-# --dist loadscope) the rest of the suite then runs beside them instead of after them.
-# test_demo_models builds the demo CLIP and base VLM the demo needs from stage 03 and 05 on.
-LONGEST_FIRST = ("test_demo_regression", "test_demo_models", "test_vlm_pipeline", "test_resume")
+# --dist loadscope --no-loadscope-reorder: without it xdist orders modules by their number
+# of tests instead) the rest of the suite then runs beside them instead of after them.
+# test_demo_models builds the base VLM and demo CLIP the demo needs from stage 03 and 05 on.
+# xdist queues two modules on each worker at the start, so the third one here runs after the
+# whole demo on its worker: a module of a second.
+LONGEST_FIRST = ("test_demo_regression", "test_demo_models", "test_architecture",
+                 "test_vlm_pipeline", "test_resume")
 
 
 def pytest_collection_modifyitems(items):
