@@ -9,7 +9,8 @@ either the old file or the new one, never a torn one.
 - :func:`atomic_file`: a temporary path to hand to a writer that wants a file name
   (``torch.save``, safetensors, a JSON-lines stream), moved into place on success;
 - :func:`atomic_dir`: the same for a whole folder (a model), moved into place when complete;
-- :func:`file_sha256`: the SHA-256 of a file's bytes.
+- :func:`file_sha256`: the SHA-256 of a file's bytes;
+- :func:`build_lock`: one process at a time builds a folder (a cached model, a corpus).
 """
 from __future__ import annotations
 
@@ -132,3 +133,13 @@ def remembered_sha256(paths, memo_file: str | Path) -> str:
             except OSError:
                 pass                     # a read-only cache: hash again next time
     return h.hexdigest()
+
+
+def build_lock(target: str | Path):
+    """A cross-process lock for building ``target`` (``.<name>.lock`` beside it): a second
+    process that needs the same folder waits for the build under way instead of repeating it."""
+    from filelock import FileLock
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(target.with_name(f".{target.name}.lock")))

@@ -82,8 +82,8 @@ def run_demo(run_dir: str | Path, names: list[str] | None = None, *, html: bool 
     ``run_dir``, each wired to the previous stages' outputs; write ``index.html``.
 
     On a cold cache the demo's base VLM pretrains meanwhile in a child process
-    (:func:`prepare_base_model`; ``prepare=False``: stage 05 builds it). Returns ``(stage runs, failure message or None, index
-    path)``; stops at the first stage that fails.
+    (:func:`prepare_base_model`; ``prepare=False``: stage 05 builds it). Returns ``(stage
+    runs, failure message or None, index path)``; stops at the first stage that fails.
     """
     from vaselib.notebooks import StageFailed, execute_stage
     from vaselib.reports import write_index

@@ -377,13 +377,12 @@ def ensure_demo_model(arch: str = "vase-tiny-rn", config: DemoTrainConfig | None
 
     One process trains it at a time: another that needs it meanwhile waits for that run.
     """
-    from filelock import FileLock
+    from vaselib.files import build_lock
 
     if config is None:
         config = DEFAULT_CONFIG if arch == DEFAULT_CONFIG.arch else replace(TEST_CONFIG, arch=arch)
     folder = model_folder(config)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.with_name(f".{folder.name}.lock"))):
+    with build_lock(folder):
         return _ensure(config, folder, progress)
 
 

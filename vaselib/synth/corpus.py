@@ -11,11 +11,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 from PIL import Image
 from tqdm.auto import tqdm
 
-from vaselib.files import atomic_write_json
+from vaselib.files import atomic_write_json, build_lock
 from vaselib.synth.attributes import sample_attributes
 from vaselib.synth.captions import format_caption
 from vaselib.synth.common import (
@@ -270,13 +269,8 @@ def generate_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bo
     config.validate()
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(root):
+    with build_lock(root):
         return _generate(root, config, progress, workers)
-
-
-def _lock(root: Path) -> FileLock:
-    """One generation (or check) of ``root`` at a time, across processes."""
-    return FileLock(str(root.with_name(f".{root.name}.lock")))
 
 
 def _generate(root: Path, config: CorpusConfig, progress: bool, workers: int | None
@@ -333,7 +327,7 @@ def ensure_corpus(root, config: CorpusConfig = CorpusConfig(), *, progress: bool
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     meta_path = root / "corpus.json"
-    with _lock(root):
+    with build_lock(root):
         if meta_path.is_file():
             try:
                 meta = _read_json(meta_path)

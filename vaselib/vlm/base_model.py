@@ -593,11 +593,10 @@ def ensure_base_model(config: BaseModelConfig = DEFAULT_CONFIG, folder: str | Pa
     that build and uses it (a second build beside the first would double the cost on a
     small machine).
     """
-    from filelock import FileLock
+    from vaselib.files import build_lock
 
     folder = Path(folder) if folder is not None else model_folder(config)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.with_name(f".{folder.name}.lock"))):
+    with build_lock(folder):
         return _ensure(config, folder, progress)
 
 
