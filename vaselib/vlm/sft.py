@@ -20,6 +20,8 @@ from vaselib.vlm import swift_run, tiny
 from vaselib.vlm.params import SftParams
 
 STAGE = "05_sft"
+MODULES_TO_SAVE_OPTIMIZER = swift_run.MODULES_TO_SAVE_OPTIMIZER
+MODULES_TO_SAVE_LR_ENV = swift_run.MODULES_TO_SAVE_LR_ENV
 
 
 @dataclass
@@ -97,8 +99,24 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
             args.pop(k)
     else:
         args["modules_to_save"] = modules_to_save(p, model)
+        if args["modules_to_save"] and p.modules_to_save_lr is not None:
+            args["optimizer"] = MODULES_TO_SAVE_OPTIMIZER
+            args["external_plugins"] = [str(optimizer_plugin_file())]
     args.update(p.extra_args)
     return args
+
+
+def optimizer_plugin_file() -> Path:
+    """The plugin registering ms-swift's ``vaselib_modules_to_save_lr`` optimiser."""
+    return Path(__file__).with_name("optimizer_plugin.py")
+
+
+def optimizer_env(p: SftParams, args: dict[str, Any]) -> dict[str, str]:
+    """The environment the optimiser plugin reads (:mod:`vaselib.vlm.optimizer_plugin`)
+    when ms-swift's arguments ``args`` choose it."""
+    if args.get("optimizer") != MODULES_TO_SAVE_OPTIMIZER:
+        return {}
+    return {MODULES_TO_SAVE_LR_ENV: repr(float(p.modules_to_save_lr))}
 
 
 def modules_to_save(p: SftParams, model: str) -> list[str]:
@@ -129,7 +147,8 @@ def run(p: SftParams, *, progress: bool = True) -> SftResult:
         files = vdata.write_datasets(ds, out / "data")
         args = sft_args(p, model, files.sft, out)
         args["resume_from_checkpoint"] = str(resume) if resume is not None else None
-        swift_run.run_swift("sft", args, swift_run.swift_env(p, model, is_local), out,
+        env = {**swift_run.swift_env(p, model, is_local), **optimizer_env(p, args)}
+        swift_run.run_swift("sft", args, env, out,
                             progress=progress, desc="05 sft")
         history, final = swift_run.read_logging(out)
     val_file = out / "val_dataset.jsonl"

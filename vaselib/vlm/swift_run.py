@@ -35,6 +35,11 @@ from tqdm.auto import tqdm
 from vaselib import runs
 from vaselib.vlm import tiny
 
+# The ms-swift optimiser that vaselib.vlm.optimizer_plugin registers (stage 05's
+# modules_to_save_lr), and the variable it reads that learning rate from in ms-swift's process.
+MODULES_TO_SAVE_OPTIMIZER = "vaselib_modules_to_save_lr"
+MODULES_TO_SAVE_LR_ENV = "VASELIB_MODULES_TO_SAVE_LR"
+
 class SwiftError(RuntimeError):
     """ms-swift failed; the message ends with the tail of its log."""
 
