@@ -175,6 +175,9 @@ def test_08_evaluates_every_model_and_sft_beats_the_base(demo_run):
     bands = demo_checks.BANDS["08_evaluate"]
     assert reward["base"] <= bands["base_reward_max"], reward
     assert reward["SFT"] >= bands["sft_reward_min"], reward
+    shape = rep["models"]["SFT"]["attributes"]["shape"]["value"]
+    assert shape >= bands["sft_shape_min"], (
+        f"SFT shape accuracy {shape}: the captioner names the common shapes, not what it sees")
     diff = next(c for c in rep["comparisons"] if (c["model_a"], c["model_b"]) == ("SFT", "base"))
     d = diff["differences"]["attributes.external_vase_acc"]
     assert d["n"] == n and d["low"] > 0, f"SFT − base reward {d}: SFT does not beat the base"
