@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from vaselib import params
-from vaselib.vlm import sft
+from vaselib.vlm import sft, swift_run
 from vaselib.vlm.params import SftParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ def fresh_optimizers(monkeypatch):
     """ms-swift's optimiser registry without vaselib's, and the plugin file not loaded."""
     from swift.optimizers import optimizers_map
 
-    monkeypatch.delitem(optimizers_map, sft.MODULES_TO_SAVE_OPTIMIZER, raising=False)
+    monkeypatch.delitem(optimizers_map, swift_run.MODULES_TO_SAVE_OPTIMIZER, raising=False)
     plugin = str(sft.optimizer_plugin_file().resolve())
     for name, module in list(sys.modules.items()):
         if name.startswith("_swift_external_") and getattr(module, "__file__", None) == plugin:
@@ -34,13 +34,13 @@ def test_external_plugins_registers_the_optimiser_ms_swift_looks_up(fresh_optimi
     from swift.arguments import BaseArguments
     from swift.optimizers import OptimizerCallback
 
-    assert sft.MODULES_TO_SAVE_OPTIMIZER not in fresh_optimizers
+    assert swift_run.MODULES_TO_SAVE_OPTIMIZER not in fresh_optimizers
     # --external_plugins <file>: what BaseArguments.__post_init__ runs
     args = SimpleNamespace(external_plugins=[str(sft.optimizer_plugin_file())],
                            custom_register_path=[])
     BaseArguments._import_external_plugins(args)
     # --optimizer <name>: SwiftMixin.__init__ takes optimizers_map[args.optimizer]
-    assert issubclass(fresh_optimizers[sft.MODULES_TO_SAVE_OPTIMIZER], OptimizerCallback)
+    assert issubclass(fresh_optimizers[swift_run.MODULES_TO_SAVE_OPTIMIZER], OptimizerCallback)
 
 
 def _lora_model_with_a_saved_head():
@@ -69,7 +69,7 @@ def test_saved_modules_train_at_their_own_rate_and_the_rest_at_learning_rate(
     from vaselib.vlm.optimizer_plugin import ModulesToSaveLr
 
     model = _lora_model_with_a_saved_head()
-    monkeypatch.setenv(sft.MODULES_TO_SAVE_LR_ENV, "0.02")
+    monkeypatch.setenv(swift_run.MODULES_TO_SAVE_LR_ENV, "0.02")
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=5e-4, weight_decay=0.1,
                              optim="adamw_torch", report_to=[])
     opt = ModulesToSaveLr(args, SimpleNamespace(model=model)).create_optimizer()
@@ -88,8 +88,8 @@ def test_saved_modules_train_at_their_own_rate_and_the_rest_at_learning_rate(
 def test_without_the_rate_in_the_environment_the_optimiser_says_what_is_missing(monkeypatch):
     from vaselib.vlm.optimizer_plugin import modules_to_save_lr
 
-    monkeypatch.delenv(sft.MODULES_TO_SAVE_LR_ENV, raising=False)
-    with pytest.raises(RuntimeError, match=sft.MODULES_TO_SAVE_LR_ENV):
+    monkeypatch.delenv(swift_run.MODULES_TO_SAVE_LR_ENV, raising=False)
+    with pytest.raises(RuntimeError, match=swift_run.MODULES_TO_SAVE_LR_ENV):
         modules_to_save_lr()
 
 
@@ -98,10 +98,10 @@ def test_the_demo_chooses_the_optimiser_and_the_paper_keeps_ms_swifts(tmp_path):
     mine.mkdir()
     (mine / "vaselib_tiny.json").write_text("{}")
     demo = sft.sft_args(SftParams(), str(mine), tmp_path / "d.jsonl", tmp_path)
-    assert demo["optimizer"] == sft.MODULES_TO_SAVE_OPTIMIZER
+    assert demo["optimizer"] == swift_run.MODULES_TO_SAVE_OPTIMIZER
     assert [Path(f).name for f in demo["external_plugins"]] == ["optimizer_plugin.py"]
     assert Path(demo["external_plugins"][0]).is_file()
-    assert sft.optimizer_env(SftParams(), demo) == {sft.MODULES_TO_SAVE_LR_ENV: "0.02"}
+    assert sft.optimizer_env(SftParams(), demo) == {swift_run.MODULES_TO_SAVE_LR_ENV: "0.02"}
     # no modules_to_save (a model other than vaselib's, or full tuning): nothing to give a rate
     hub = sft.sft_args(SftParams(), "Qwen/Qwen2.5-VL-7B-Instruct", tmp_path / "d.jsonl", tmp_path)
     full = sft.sft_args(SftParams(tuner_type="full"), str(mine), tmp_path / "d.jsonl", tmp_path)

@@ -33,6 +33,7 @@ from swift.optimizers import OptimizerCallback, optimizers_map
 
 from vaselib.vlm.swift_run import MODULES_TO_SAVE_LR_ENV as LR_ENV
 from vaselib.vlm.swift_run import MODULES_TO_SAVE_OPTIMIZER as OPTIMIZER_NAME
+
 # peft names the trained copy of a module listed in modules_to_save
 # ``<module>.modules_to_save.<adapter>.<parameter>``
 SAVED_MARK = ".modules_to_save."

@@ -5,8 +5,10 @@ bad records are listed with their reason), writes ms-swift's argument file and r
 ``swift sft`` on it in a child process (see :mod:`vaselib.vlm.swift_run` for why), then
 reads the training log.  The paper profile passes exactly the original's arguments
 (Qwen2.5-VL-7B-Instruct, LoRA r 8 / alpha 32 on all linear layers, ViT frozen, bfloat16, …);
-the demo profile trains the tiny random model (:mod:`vaselib.vlm.tiny`) for a few steps on
-the CPU.  ``summary.json`` records the final checkpoint, which stages 06 and 07 merge.
+the demo profile trains vaselib's small pretrained base model (:mod:`vaselib.vlm.base_model`)
+on the CPU, its head at its own learning rate (``modules_to_save_lr``, through the ms-swift
+optimiser plugin :mod:`vaselib.vlm.optimizer_plugin`).  ``summary.json`` records the final
+checkpoint, which stages 06 and 07 merge.
 """
 from __future__ import annotations
 
@@ -20,8 +22,6 @@ from vaselib.vlm import swift_run, tiny
 from vaselib.vlm.params import SftParams
 
 STAGE = "05_sft"
-MODULES_TO_SAVE_OPTIMIZER = swift_run.MODULES_TO_SAVE_OPTIMIZER
-MODULES_TO_SAVE_LR_ENV = swift_run.MODULES_TO_SAVE_LR_ENV
 
 
 @dataclass
@@ -100,7 +100,7 @@ def sft_args(p: SftParams, model: str, dataset: Path, output_dir: Path) -> dict[
     else:
         args["modules_to_save"] = modules_to_save(p, model)
         if args["modules_to_save"] and p.modules_to_save_lr is not None:
-            args["optimizer"] = MODULES_TO_SAVE_OPTIMIZER
+            args["optimizer"] = swift_run.MODULES_TO_SAVE_OPTIMIZER
             args["external_plugins"] = [str(optimizer_plugin_file())]
     args.update(p.extra_args)
     return args
@@ -114,9 +114,9 @@ def optimizer_plugin_file() -> Path:
 def optimizer_env(p: SftParams, args: dict[str, Any]) -> dict[str, str]:
     """The environment the optimiser plugin reads (:mod:`vaselib.vlm.optimizer_plugin`)
     when ms-swift's arguments ``args`` choose it."""
-    if args.get("optimizer") != MODULES_TO_SAVE_OPTIMIZER:
+    if args.get("optimizer") != swift_run.MODULES_TO_SAVE_OPTIMIZER:
         return {}
-    return {MODULES_TO_SAVE_LR_ENV: repr(float(p.modules_to_save_lr))}
+    return {swift_run.MODULES_TO_SAVE_LR_ENV: repr(float(p.modules_to_save_lr))}
 
 
 def modules_to_save(p: SftParams, model: str) -> list[str]:
