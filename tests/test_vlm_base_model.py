@@ -119,9 +119,9 @@ def test_base_model_is_cached_with_its_record(small):
     # the head rows left: the tokens of the pretraining descriptions and <|im_end|>
     from vaselib.vlm import demo_data
 
-    cfg = bm.TEST_CONFIG
+    config = bm.TEST_CONFIG
     texts = [e["description"] for e in demo_data.pretrain_examples(
-        cfg.n_vases, cfg.corpus_seed, cfg.image_size, render=False)]
+        config.n_vases, config.corpus_seed, config.image_size, render=False)]
     written = {t for x in texts for t in proc.tokenizer(x, add_special_tokens=False)["input_ids"]}
     written.add(tiny.SPECIAL_IDS["<|im_end|>"])
     nonzero = set((head.abs().sum(1) != 0).nonzero()[:, 0].tolist())
