@@ -211,6 +211,35 @@ def test_int8_embeddings_are_close_cached_apart_and_reported(tmp_path):
     assert ("98.8 %" in auto.precision_reason) == precision.native_bf16()
 
 
+def test_int8_keeps_layers_read_by_their_parent_and_says_when_nothing_is_quantised(tmp_path):
+    """open_clip's modified ResNet ends in an attention pool that reads its projections'
+    ``weight`` / ``bias`` itself: quantising them broke int8 on the demo architecture."""
+    from vaselib import precision
+
+    class AttentionPool2d(torch.nn.Module):      # reads its child's tensors, like open_clip's
+        def __init__(self):
+            super().__init__()
+            self.q_proj = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return torch.nn.functional.linear(x, self.q_proj.weight, self.q_proj.bias)
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), AttentionPool2d(), torch.nn.Linear(4, 2))
+    assert precision.quantisable_linears(net) == {"0", "2"}
+    q = precision.prepare(net, "int8")
+    assert type(q[1].q_proj) is torch.nn.Linear and type(q[0]) is not torch.nn.Linear
+    x = torch.randn(3, 4)
+    np.testing.assert_allclose(q(x).detach(), net(x).detach(), atol=0.1)
+
+    files = write_images(tmp_path / "imgs", n_vases=2, views=2)
+    rn = load_backend("open_clip", "vase-tiny-rn", None, torch.device("cpu"), seed=3,
+                      precision="int8")
+    # its image path is convolutions and the attention pool: nothing int8 could take
+    assert rn.precision == "fp32" and "no linear layer" in rn.precision_reason
+    e = embed_files(rn, files, cache_dir=tmp_path / "c")
+    assert e.ok.all()
+
+
 def test_auto_precision_takes_no_path_below_the_decision_agreement():
     from vaselib import precision
 

@@ -63,13 +63,34 @@ def resolve(requested: str, device) -> tuple[str, str]:
     return requested, "asked for"
 
 
+def quantisable_linears(model) -> set[str]:
+    """Names of the ``nn.Linear`` layers of ``model`` that are called as modules.
+
+    A module that reads its child's ``weight`` / ``bias`` tensors itself (open_clip's
+    ``AttentionPool2d``, ending its modified ResNets, hands ``q_proj.bias`` to
+    ``multi_head_attention_forward``) would fail on a quantised child, whose ``bias`` is a
+    method: such layers stay fp32."""
+    import torch
+
+    reads_weights = ("AttentionPool2d",)
+    names = set()
+    for parent_name, parent in model.named_modules():
+        if type(parent).__name__ in reads_weights:
+            continue
+        for child_name, child in parent.named_children():
+            if type(child) is torch.nn.Linear:
+                names.add(f"{parent_name}.{child_name}" if parent_name else child_name)
+    return names
+
+
 def prepare(model, precision: str):
     """The module to run for ``precision`` (int8: a dynamically quantised copy)."""
     if precision != "int8":
         return model
     import torch
 
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return torch.ao.quantization.quantize_dynamic(model, quantisable_linears(model),
+                                                  dtype=torch.qint8)
 
 
 def autocast(precision: str, device) -> Any:

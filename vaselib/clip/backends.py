@@ -120,6 +120,10 @@ class ClipBackend:
         from vaselib import precision
 
         chosen, why = precision.resolve(requested, self.device)
+        if chosen == "int8" and not precision.quantisable_linears(_image_module(self)):
+            chosen, why = "fp32", (f"int8 asked for, but the image path of {self.name} has no "
+                                   f"linear layer dynamic quantisation can take (it is "
+                                   f"convolutions): full precision")
         if chosen == self.precision:
             return self if requested == chosen else replace(self, precision_reason=why)
         b = replace(self, precision=chosen, precision_reason=why, images_encoded=0,
@@ -180,23 +184,29 @@ class ClipBackend:
                 ).astype(np.float32)
 
 
+class _HfImage(torch.nn.Module):
+    """A HuggingFace CLIP's image path (vision model + projection) as one module."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.vision_model, self.visual_projection = m.vision_model, m.visual_projection
+
+    def forward(self, pixel_values):
+        return self.visual_projection(self.vision_model(pixel_values).pooler_output)
+
+
+def _image_module(backend: ClipBackend) -> torch.nn.Module:
+    """The image path of ``backend``'s model as one module (sharing its weights)."""
+    return _HfImage(backend.model).eval() if backend.kind == "hf" else backend.model.visual
+
+
 def _image_tower(backend: ClipBackend, chosen: str):
     """The image path as one module for ``chosen`` (int8: a quantised copy), or None."""
     from vaselib import precision
 
     if chosen != "int8":
         return None
-    if backend.kind == "hf":
-        class _HfImage(torch.nn.Module):
-            def __init__(self, m):
-                super().__init__()
-                self.vision_model, self.visual_projection = m.vision_model, m.visual_projection
-
-            def forward(self, pixel_values):
-                return self.visual_projection(self.vision_model(pixel_values).pooler_output)
-
-        return precision.prepare(_HfImage(backend.model).eval(), "int8")
-    return precision.prepare(backend.model.visual, "int8")
+    return precision.prepare(_image_module(backend), "int8")
 
 
 def model_info(backend: ClipBackend) -> dict[str, Any]:
