@@ -39,6 +39,7 @@ def evaluate(threshold: float | None = None, output_root: str | Path = "runs/eva
     """Run stages 03 and 04 on the demo corpus and measure them against its ground truth."""
     truth = _truth()
     q = fragment_filter.run(ClipQualityParams(output_dir=f"{output_root}/03", save_rejected=False,
+                                      input_dir=str(demo.good_photos_dir()),
                                       **({"threshold": threshold} if threshold is not None else {}),
                                       **overrides), progress=False)
     recs = [truth[f] for f in q.scored.files]
@@ -65,6 +66,7 @@ def evaluate(threshold: float | None = None, output_root: str | Path = "runs/eva
     }
     # stage 04 on intact good photos: which view kind wins per vase
     b = best_view.run(BestViewParams(output_dir=f"{output_root}/04",
+                                     input_dir=str(demo.intact_photos_dir()),
                                      **{k: v for k, v in overrides.items()
                                         if k in BestViewParams.model_fields}), progress=False)
     chosen, contested, profile_wins = [], 0, 0
