@@ -8,8 +8,10 @@ Trains the demo model first when it is not cached (and prints how long that took
 stage 03 on the demo corpus' good photos and stage 04 on its good photos of intact vases,
 and reports: the share of fragment photos rejected and of intact views accepted at the
 threshold (per view kind too), the range of thresholds giving ≥ 90 % / ≥ 90 %, how often
-stage 04 picks a front/side/back view over a top/bottom one, and the time of a cold
-encoding pass with 0 and 1 DataLoader workers.  Exits 1 when below 90 % / 90 % / 90 %.
+stage 04 picks a front/side/back view over a top/bottom one, bf16 against fp32 on this
+trained model (decisions at p25, largest score change, with and without the fp32 re-check
+and the share it re-scored), and the time of a cold encoding pass with 0 and 1 DataLoader
+workers.  Exits 1 when below 90 % / 90 % / 90 %.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def main(argv=None) -> int:
     if args.fresh:
         os.environ["VASELIB_DATA"] = str(tmp / "data")
 
+    import numpy as np
     import torch
 
     from vaselib import demo
@@ -80,6 +83,29 @@ def main(argv=None) -> int:
               f"{b['profile_view_chosen']} ({b['profile_preference']:.0%})")
         print("  mean cosine to the high prompts by view: " + ", ".join(
             f"{k} {v:.3f}" for k, v in b["mean_similarity_by_view"].items()))
+
+        # bf16 on a trained CLIP: the demo model, stage 03 at p25 of the analysis sample
+        from vaselib.clip import fragment_filter
+        from vaselib.clip.params import ClipQualityParams
+
+        def stage03(name, **kw):
+            return fragment_filter.run(ClipQualityParams(
+                threshold=None, input_dir=str(demo.good_photos_dir()),
+                output_dir=str(tmp / name), cache_dir=str(tmp / "prec-cache"),
+                save_rejected=False, **kw), progress=False)
+
+        ref = stage03("fp32")
+        fp32 = dict(zip(ref.scored.files, ref.scores))
+        print(f"\nbf16 against fp32, stage 03 at p25 of the analysis sample "
+              f"({len(fp32)} photos, fp32 score std {np.std(ref.scores):.3f}):")
+        for check in (False, True):
+            rp = stage03(f"bf16-{check}", precision="bf16", fp32_recheck=check)
+            d = np.abs(np.array([fp32[f] for f in rp.scored.files]) - rp.scores)
+            same = float((rp.accepted_mask == ref.accepted_mask).mean())
+            chk = rp.model.get("fp32_recheck") or {}
+            print(f"  fp32_recheck={check!s:5s}: decisions agree {same:.2%}, max |Δscore| "
+                  f"{d.max():.2e}, threshold Δ {abs(rp.threshold - ref.threshold):.1e}, "
+                  f"re-scored {chk.get('rescored_share', 0):.1%}")
 
         # DataLoader workers: a cold encoding pass of the good photos, 0 vs 1 worker
         paths = discover_images(demo.good_photos_dir())

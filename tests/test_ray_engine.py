@@ -218,6 +218,19 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
         ray_data.ResnetClassifier(dataclasses.replace(rspec, sha256="0" * 64))
 
 
+def test_the_workers_encode_at_the_backends_precision_not_the_parameter():
+    """Stage 03/04's fp32 re-check of an int8 run embeds through the same engine with an
+    fp32 backend: the workers must rebuild *that* backend, not the stage's int8."""
+    p = ClipQualityParams(**TINY, engine="ray", precision="int8")
+    int8 = load_backend(p.backend, p.model, p.pretrained, torch.device("cpu"), p.seed,
+                        "int8")
+    fp32 = int8.with_precision("fp32")
+    for backend in (int8, fp32):
+        spec = pickle.loads(pickle.dumps(ray_data.ClipSpec.of(p, backend)))
+        assert spec.precision == backend.precision
+        assert ray_data.ClipEncoder(spec).backend.key == backend.key
+
+
 def test_the_actor_pool_takes_one_gpu_per_actor_when_the_cluster_has_gpus(monkeypatch):
     ray = pytest.importorskip("ray")
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 32.0, "GPU": 4.0})

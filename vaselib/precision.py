@@ -8,11 +8,13 @@
 - ``int8``: dynamic int8 quantisation of the linear layers (CPU only; the CLIP towers are
   mostly linear layers, a ResNet mostly convolutions, so it helps CLIP, not ResNet);
 - ``auto``: a reduced path only where it was measured to keep at least 99.5 % of the
-  accept/reject decisions of ``fp32`` (``benchmarks/bench_filtering.py`` reports the largest
-  score change and the share of decisions that agree at the threshold for every path). No
-  path qualifies today — bf16 on an AMX CPU kept 98.8 % of CLIP decisions, int8 87.8 % —
-  so ``auto`` runs ``fp32`` and says why; ask for ``bf16`` or ``int8`` by name to trade
-  decisions for speed.
+  accept/reject decisions of ``fp32`` and to run faster (``benchmarks/bench_filtering.py``
+  reports the largest score change and the share of decisions that agree at the threshold
+  for every path). No path qualifies today — bf16 on an AMX CPU kept 98.8 % of the
+  decisions of a random-weight ViT-B/32, int8 87.8 %; with stages 03/04's fp32 re-check
+  (:mod:`vaselib.clip.recheck`) both keep fp32's decisions, but on that model's crowded
+  scores re-scored so many images that fp32 was faster — so ``auto`` runs ``fp32`` and says
+  why; ask for ``bf16`` or ``int8`` by name.
 
 Reports record the precision that ran and why.
 """
@@ -54,7 +56,8 @@ def resolve(requested: str, device) -> tuple[str, str]:
                             "agreement auto needs; full precision (ask for bf16 by name)")
         if native_bf16():
             return "fp32", ("auto: this CPU has AMX / AVX-512-BF16, but bf16 kept 98.8 % of "
-                            "fp32's decisions when measured (auto needs 99.5 %); full "
+                            "fp32's decisions when measured (auto needs 99.5 %), and checked "
+                            "in fp32 near the decision it was slower than fp32; full "
                             "precision (ask for bf16 by name)")
         return "fp32", "auto: this CPU has no native bfloat16 (AVX2): full precision"
     if requested == "int8" and kind != "cpu":

@@ -25,7 +25,7 @@ import numpy as np
 
 from vaselib import engines, filenames, outputs, runs, stages
 from vaselib.engines import dispatch
-from vaselib.clip import scoring
+from vaselib.clip import recheck, scoring
 from vaselib.clip.backends import load_backend, model_info
 from vaselib.clip.embeddings import default_cache_dir
 from vaselib.clip.params import BestViewParams
@@ -176,6 +176,26 @@ def selection_stats(choices: list[VaseChoice], matched: int, seconds: float) -> 
     }
 
 
+def recheck_best(backend, sims: np.ndarray, paths: list[Path], vase_rows: list[np.ndarray],
+                 p: BestViewParams, cache_dir: Path):
+    """``(sims, Recheck)``: the reduced-precision ``sims`` with fp32 values for every view
+    that could be its vase's best within the measured error (:mod:`vaselib.clip.recheck`)."""
+    fp32 = backend.with_precision("fp32")
+    high = scoring.encode_prompts(fp32, p.high_prompts, p.prompt_average)
+
+    def rescore(rows: np.ndarray) -> np.ndarray:
+        emb = dispatch.embed_files(fp32, [paths[i] for i in rows], params=p,
+                                   cache_dir=cache_dir, batch_size=p.batch_size,
+                                   num_workers=p.num_workers, progress=False,
+                                   max_pixels=p.max_image_pixels)
+        return emb.vectors @ high
+
+    cal = recheck.calibration_rows(len(sims), p.seed)
+    new, _, check = recheck.near_decision(sims, rescore, recheck.near_best(vase_rows), cal,
+                                          precision=backend.precision)
+    return new.astype(sims.dtype), check
+
+
 def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
     """Group the photos of ``input_dir`` by vase and keep the best view of each."""
     with runs.timer() as clock:
@@ -209,6 +229,14 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         ok = emb.ok
         sims = emb.vectors[ok] @ high
         matched_rel = [found.relative(q) for q in matched]
+        check = None
+        if backend.precision != "fp32" and p.fp32_recheck:
+            scored_paths = [matched[i] for i in np.flatnonzero(ok)]
+            row_of = {matched_rel[i]: r for r, i in enumerate(np.flatnonzero(ok))}
+            vase_rows = [np.array([row_of[f] for _, f in views if f in row_of], dtype=np.int64)
+                         for views in groups.values()]
+            sims, check = recheck_best(backend, sims, scored_paths, vase_rows, p, cache_dir)
+            notes.append(check.note("each vase's best view"))
         score_of = {matched_rel[i]: float(s) for i, s in zip(np.flatnonzero(ok), sims)}
         failures = [{"file": matched_rel[i], "reason": why} for i, why in emb.failures.items()]
         choices = choose_views(groups, score_of)
@@ -216,6 +244,8 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         if lost:
             notes.append(f"{len(lost)} vase(s) have no readable view: {', '.join(lost[:5])}")
         info = model_info(backend)
+        if check is not None:
+            info["fp32_recheck"] = check.report()
         report = out / REPORT_NAME
         result = BestViewResult(choices, unmatched, failures, len(paths), src, out, report, {},
                                 info, 0.0, notes, found.skipped)

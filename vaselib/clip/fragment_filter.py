@@ -31,7 +31,7 @@ import numpy as np
 
 from vaselib import engines, outputs, runs, stages
 from vaselib.engines import dispatch
-from vaselib.clip import scoring
+from vaselib.clip import recheck, scoring
 from vaselib.clip.backends import ClipBackend, load_backend, model_info
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir
 from vaselib.clip.params import ClipQualityParams
@@ -127,6 +127,39 @@ def score_folder(backend: ClipBackend, root: Path, paths: list[Path], high_promp
                         s.sim_high, s.sim_low, failures, emb.stats, emb.notes)
 
 
+def recheck_scores(backend: ClipBackend, scored: ScoredFolder, in_sample: np.ndarray,
+                   p: ClipQualityParams, cache_dir: Path) -> recheck.Recheck:
+    """Re-score in fp32 (:mod:`vaselib.clip.recheck`) the images of ``scored`` near the
+    threshold — ``p.threshold``, or the 25th percentile of the analysis sample — updating
+    their scores and similarities in place."""
+    fp32 = backend.with_precision("fp32")
+    high = scoring.encode_prompts(fp32, p.high_prompts, p.prompt_average)
+    low = scoring.encode_prompts(fp32, p.low_prompts, p.prompt_average)
+
+    def rescore(rows: np.ndarray) -> np.ndarray:
+        emb = dispatch.embed_files(fp32, [scored.paths[i] for i in rows], params=p,
+                                   cache_dir=cache_dir, batch_size=p.batch_size,
+                                   num_workers=p.num_workers, progress=False,
+                                   max_pixels=p.max_image_pixels)
+        s = scoring.clip_scores(emb.vectors, high, low)
+        ok = np.isfinite(s.score)
+        scored.sim_high[rows[ok]] = s.sim_high[ok]
+        scored.sim_low[rows[ok]] = s.sim_low[ok]
+        return s.score
+
+    if p.threshold is None:
+        sample_rows = np.flatnonzero(in_sample)
+        near = recheck.near_threshold(
+            lambda s: recheck.percentile_pins(s, sample_rows, 25))
+    else:
+        near = recheck.near_threshold(lambda s: (float(p.threshold), np.array([], int)))
+    cal = recheck.calibration_rows(len(scored.files), p.seed)
+    new, _, check = recheck.near_decision(scored.score, rescore, near, cal,
+                                          precision=backend.precision)
+    scored.score[:] = new.astype(scored.score.dtype)
+    return check
+
+
 RULE = ("accepted when quality_score >= threshold; quality_score = cos(image, high prompts) "
         "- cos(image, low prompts)")
 
@@ -182,6 +215,10 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         # the analysis sample, by file, among the scored images (seeded, as in analyse_only)
         sample_set = {str(paths[i]) for i in sample}
         in_sample = np.array([str(q) in sample_set for q in scored.paths])
+        check = None
+        if backend.precision != "fp32" and p.fp32_recheck and not p.analyse_only:
+            check = recheck_scores(backend, scored, in_sample, p, cache_dir)
+            notes.append(check.note("the threshold"))
         analysis = scoring.analyse(scored.score[in_sample], bins=p.histogram_bins)
         analysis["sample_size"] = int(in_sample.sum())
         analysis["sampled_from"] = len(paths)
@@ -196,6 +233,8 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
             analysis["all_images"] = scoring.analyse(scored.score, bins=p.histogram_bins)
         mask = None if p.analyse_only else scoring.apply_threshold(scored.score, threshold)
         info = model_info(backend)
+        if check is not None:
+            info["fp32_recheck"] = check.report()
         result = QualityResult(scored, analysis, threshold, source, mask, out,
                                out / (ANALYSIS_NAME if p.analyse_only else REPORT_NAME), info,
                                p.analyse_only, 0.0, notes, p.prompt_average, found.skipped)

@@ -87,7 +87,7 @@ class ClipSpec:
     key: str                     # the loaded model's cache key: the worker must match it
     env: dict[str, str] = field(default_factory=dict)
     use_gpu: bool = False        # decided from the cluster's resources
-    precision: str = "fp32"      # the stage's precision parameter
+    precision: str = "fp32"      # what this process's backend encodes at (resolved)
 
     @classmethod
     def of(cls, params: Any, backend) -> "ClipSpec":
@@ -98,7 +98,7 @@ class ClipSpec:
             model = "local-dir:" + str(Path(model[len("local-dir:"):]).expanduser().resolve())
         return cls(params.backend, model, _absolute_file(params.pretrained), params.device,
                    params.seed, backend.key, _worker_env(),
-                   precision=getattr(params, "precision", "fp32"))
+                   precision=backend.precision)
 
 
 @dataclass(frozen=True)
