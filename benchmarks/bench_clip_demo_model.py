@@ -10,8 +10,8 @@ and reports: the share of fragment photos rejected and of intact views accepted 
 threshold (per view kind too), the range of thresholds giving ≥ 90 % / ≥ 90 %, how often
 stage 04 picks a front/side/back view over a top/bottom one, bf16 against fp32 on this
 trained model (decisions at p25, largest score change, with and without the fp32 re-check
-and the share it re-scored), and the time of a cold encoding pass with 0 and 1 DataLoader
-workers.  Exits 1 when below 90 % / 90 % / 90 %.
+and the share it re-scored), the same for JPEG draft decoding, and the time of a cold
+encoding pass with 0 and 1 DataLoader workers.  Exits 1 when below 90 % / 90 % / 90 %.
 """
 from __future__ import annotations
 
@@ -96,14 +96,16 @@ def main(argv=None) -> int:
 
         ref = stage03("fp32")
         fp32 = dict(zip(ref.scored.files, ref.scores))
-        print(f"\nbf16 against fp32, stage 03 at p25 of the analysis sample "
-              f"({len(fp32)} photos, fp32 score std {np.std(ref.scores):.3f}):")
-        for check in (False, True):
-            rp = stage03(f"bf16-{check}", precision="bf16", fp32_recheck=check)
+        print(f"\nbf16 and JPEG draft decoding against fp32, stage 03 at p25 of the "
+              f"analysis sample ({len(fp32)} photos, fp32 score std {np.std(ref.scores):.3f}):")
+        for label, kw in (("bf16", {"precision": "bf16", "fp32_recheck": False}),
+                          ("bf16 + fp32_recheck", {"precision": "bf16"}),
+                          ("fp32 + jpeg_draft", {"jpeg_draft": True})):
+            rp = stage03(label.replace(" + ", "-"), **kw)
             d = np.abs(np.array([fp32[f] for f in rp.scored.files]) - rp.scores)
             same = float((rp.accepted_mask == ref.accepted_mask).mean())
             chk = rp.model.get("fp32_recheck") or {}
-            print(f"  fp32_recheck={check!s:5s}: decisions agree {same:.2%}, max |Δscore| "
+            print(f"  {label:20s}: decisions agree {same:.2%}, max |Δscore| "
                   f"{d.max():.2e}, threshold Δ {abs(rp.threshold - ref.threshold):.1e}, "
                   f"re-scored {chk.get('rescored_share', 0):.1%}")
 

@@ -8,7 +8,9 @@ One command, one sitting, one table (also written to ``benchmarks/RESULTS.md``):
 - CLIP ViT-B/32 quality scores (stage 03, HuggingFace backend, random weights with the
   real shapes and FLOPs) on generated 800×600 JPEGs: the original's loop (``CLIPProcessor``
   and one ``get_image_features`` per image), vaselib's stage 03 end to end with a cold
-  cache (model load included), its steady state, and every precision path with its largest
+  cache (model load included), its steady state eager, with ``torch_compile`` and with
+  ``jpeg_draft`` (with its score change), the model alone (eager and compiled) and the
+  decoding and preprocessing per photo, and every precision path with its largest
   score change against fp32 and the share of decisions that agree at the threshold, bare
   and as stage 03 runs it (re-checking in fp32 the images near the threshold);
 - ResNet50 quality classification (stage 02): the original's loop (PIL resize, ToTensor,
@@ -282,6 +284,8 @@ def main(argv=None) -> int:
     n = 120 if args.quick else args.images
     n_mem = 2_000 if args.quick else args.memory_images
     tmp = Path(tempfile.mkdtemp(prefix="bench-filtering-"))
+    # torch.compile's kernels go to a fresh folder: every run measures a cold compile
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp / "inductor")
     try:
         return _measure(args, n, n_mem, tmp)
     finally:
@@ -336,6 +340,58 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
              ("03 vaselib steady state (fp32)", f"{steady:.2f} img/s",
               f"{steady / clip_roof:.0%} of the fp32 roofline"),
              ("03 scores vs the original's", f"correlation {agree:.6f}", "")]
+
+    # --- where the rest goes: the model alone, eager and compiled; decoding and preprocessing
+    compiled = backend.compiled_for(64)        # torch's kernel cache is empty: a cold compile
+    x = torch.randn(64, 3, 224, 224)
+    for label, b in (("eager", backend), ("torch_compile", compiled)):
+        b.encode_images(x)
+        start = time.perf_counter()
+        for _ in range(3):
+            b.encode_images(x)
+        rate = 3 * 64 / (time.perf_counter() - start)
+        rows.append((f"ViT-B/32 alone, batch 64, {label}", f"{rate:.2f} img/s",
+                     f"{rate / clip_roof:.0%} of the fp32 roofline" + (
+                         f"; compiled in {compiled.compile_seconds:.1f} s"
+                         if b is compiled else "")))
+    from vaselib.images import open_image
+    sample = files[:64]
+    for label, draft in (("", 0), (", jpeg_draft", 224)):
+        start = time.perf_counter()
+        images = [open_image(f, jpeg_draft=draft) for f in sample]
+        t_dec = (time.perf_counter() - start) / len(sample)
+        start = time.perf_counter()
+        for im in images:
+            backend.preprocess(im)
+        t_pre = (time.perf_counter() - start) / len(sample)
+        rows.append((f"decode + preprocess per photo (one thread{label})",
+                     f"{1000 * t_dec:.2f} + {1000 * t_pre:.2f} ms",
+                     f"{(t_dec + t_pre) * clip_roof:.0%} of an image's time at the roofline"))
+    steady_c = encode_rate(compiled, files, tmp / "cache-steady-compiled")
+    rows.append(("03 vaselib steady state (fp32, torch_compile)", f"{steady_c:.2f} img/s",
+                 f"{steady_c / clip_roof:.0%} of the fp32 roofline; {steady_c / steady:.2f}× "
+                 f"eager"))
+    # JPEG draft decoding: speed, and how far the scores move from a full decode
+    from vaselib.clip import scoring
+    from vaselib.clip.embeddings import embed_files
+
+    def scores(b, cache):
+        emb = embed_files(b, files, cache_dir=cache)
+        return scoring.clip_scores(emb.vectors, scoring.encode_prompts(b, list(HIGH_PROMPTS)),
+                                   scoring.encode_prompts(b, list(LOW_PROMPTS))).score
+
+    full = scores(backend, tmp / "cache-steady")
+    thr = float(np.percentile(full, 25))
+    for label, b in (("jpeg_draft", backend.with_jpeg_draft()),
+                     ("jpeg_draft + torch_compile", compiled.with_jpeg_draft())):
+        cache = tmp / f"cache-steady-{label.replace(' + ', '-')}"
+        rate = encode_rate(b, files, cache)
+        s = scores(b, cache)
+        same = float(((s >= thr) == (full >= thr)).mean())
+        rows.append((f"03 vaselib steady state (fp32, {label})", f"{rate:.2f} img/s",
+                     f"{rate / clip_roof:.0%} of the fp32 roofline; {rate / steady:.2f}× eager; "
+                     f"max |Δscore| {np.abs(s - full).max():.2e} (score std "
+                     f"{full.std():.1e}); decisions agree {same:.2%} at p25"))
 
     # --- precision paths
     ref = None
@@ -425,13 +481,18 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
     table = "\n".join(lines)
     print(table)
     if not args.no_write and not args.quick:
+        title = "# Filtering benchmark (benchmarks/bench_filtering.py)\n"
+        old = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+        earlier = old[old.index("\n## ") + 1:] if "\n## " in old else ""
         RESULTS.write_text(
-            "# Filtering benchmark (benchmarks/bench_filtering.py)\n\n"
-            f"Measured {time.strftime('%Y-%m-%d')} on {info['cpu']} ({info['cores']} cores; "
+            title + "\nNewest run first. `bench_filtering.py` adds its run at the top and "
+            "keeps the earlier ones below as they were written.\n\n"
+            f"## {time.strftime('%Y-%m-%d %H:%M')}\n\n"
+            f"Measured on {info['cpu']} ({info['cores']} cores; "
             f"flags: {', '.join(info['flags']) or 'none of note'}; torch {info['torch']}, "
             f"{info['torch_threads']} threads, kernels {info['torch_cpu_capability']}), "
             f"{n} generated 800×600 JPEGs, random weights with the real shapes.\n\n"
-            + table + "\n", encoding="utf-8")
+            + table + "\n" + ("\n" + earlier if earlier else ""), encoding="utf-8")
     return 0
 
 

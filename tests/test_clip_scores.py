@@ -249,3 +249,91 @@ def test_auto_precision_takes_no_path_below_the_decision_agreement():
     assert precision.resolve("bf16", "cpu") == ("bf16", "asked for")
     with pytest.raises(ValueError, match="int8"):
         precision.resolve("int8", "cuda")
+
+
+@pytest.mark.parametrize("config", [
+    {},                                                           # the usual CLIP steps
+    {"size": {"shortest_edge": 20}, "crop_size": {"height": 24, "width": 24}},   # pads
+    {"do_center_crop": False},
+    {"resample": 2, "image_mean": [0.5, 0.4, 0.3]},
+])
+def test_the_direct_hf_preprocess_gives_the_processors_tensor_bit_for_bit(config):
+    """The reference is transformers' own CLIP image processor, called on the same image."""
+    from vaselib.clip.backends import HfPreprocess
+
+    try:
+        from transformers import CLIPImageProcessorPil as Proc
+    except ImportError:
+        from transformers import CLIPImageProcessor as Proc
+    base = {"size": {"shortest_edge": 32}, "crop_size": {"height": 32, "width": 32}}
+    proc = Proc(**{**base, **config})
+    pre = HfPreprocess(proc)
+    assert (pre.direct is None) == (config == {"do_center_crop": False})
+    rng = np.random.default_rng(0)
+    for w, h in [(80, 60), (60, 80), (33, 32), (32, 33), (101, 47), (32, 32), (17, 90)]:
+        for mode in ("RGB", "L", "RGBA"):
+            im = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).convert(mode)
+            want = proc(images=im, return_tensors="pt")["pixel_values"][0]
+            got = pre(im)
+            assert got.dtype == want.dtype and torch.equal(got, want), (w, h, mode, config)
+
+
+def test_torch_compile_encodes_like_eager_pads_the_last_batch_and_caches_apart(tmp_path):
+    from vaselib.clip import fragment_filter
+    from vaselib.clip.backends import BackendError
+
+    files = write_images(tmp_path / "imgs", n_vases=5, views=1)     # 5 images: 4 + 1 padded
+    eager = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
+    comp = eager.compiled_for(4)
+    assert comp.compiled == 4 and comp.compile_seconds > 0 and comp.key != eager.key
+    assert eager.compiled == 0                                      # the eager one is untouched
+    a = embed_files(eager, files, cache_dir=tmp_path / "c", batch_size=4)
+    b = embed_files(comp, files, cache_dir=tmp_path / "c", batch_size=4)
+    assert b.stats["encoded"] == 5 and comp.batches_encoded == 2
+    np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-5)
+    assert comp.with_precision("bf16").compiled == 0                # precision paths are eager
+    with pytest.raises(BackendError, match="int8"):
+        eager.with_precision("int8").compiled_for(4)
+
+    r = fragment_filter.run(ClipQualityParams(
+        model="vase-micro-vit", pretrained=None, seed=3, batch_size=4, torch_compile=True,
+        input_dir=str(tmp_path / "imgs"), output_dir=str(tmp_path / "out"),
+        cache_dir=str(tmp_path / "c"), threshold=0.0), progress=False)
+    assert r.model["torch_compile"]["batch_size"] == 4
+    assert r.scored.cache_stats["cache_hits"] == 5                  # the compiled entries
+    assert any("torch.compile" in n for n in r.notes)
+
+
+def test_jpeg_draft_decodes_at_the_smallest_libjpeg_scale_covering_the_input(tmp_path):
+    from vaselib.clip import fragment_filter
+    from vaselib.images import open_image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "imgs").mkdir()
+    big = tmp_path / "imgs" / "photo.jpg"
+    Image.fromarray(rng.integers(0, 256, (600, 800, 3), dtype=np.uint8)).save(big, quality=90)
+    png = tmp_path / "imgs" / "scan.png"
+    Image.fromarray(rng.integers(0, 256, (600, 800, 3), dtype=np.uint8)).save(png)
+    # 800×600: 1/2 → 400×300 covers 224, 1/4 → 200×150 does not; 1/8 → 100×75 covers 32
+    assert open_image(big, jpeg_draft=224).size == (400, 300)
+    assert open_image(big, jpeg_draft=32).size == (100, 75)
+    assert open_image(big).size == (800, 600) and open_image(png, jpeg_draft=32).size == (800, 600)
+
+    eager = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
+    draft = eager.with_jpeg_draft()
+    assert draft.preprocess.jpeg_draft == 32 and draft.key != eager.key
+    assert eager.preprocess is not draft.preprocess and not hasattr(eager.preprocess,
+                                                                     "jpeg_draft")
+    a = embed_files(eager, [big, png], cache_dir=tmp_path / "c")
+    b = embed_files(draft, [big, png], cache_dir=tmp_path / "c")
+    assert b.stats["encoded"] == 2                                   # cached apart
+    assert np.array_equal(a.vectors[1], b.vectors[1])                # PNG: no draft
+    assert not np.array_equal(a.vectors[0], b.vectors[0])            # JPEG: other pixels
+    assert float(a.vectors[0] @ b.vectors[0]) > 0.9
+
+    r = fragment_filter.run(ClipQualityParams(
+        model="vase-micro-vit", pretrained=None, seed=3, jpeg_draft=True,
+        input_dir=str(tmp_path / "imgs"), output_dir=str(tmp_path / "out"),
+        cache_dir=str(tmp_path / "c"), threshold=0.0), progress=False)
+    assert r.model["jpeg_draft"] == 32 and r.scored.cache_stats["cache_hits"] == 2
+    assert any("jpeg_draft" in n for n in r.notes)

@@ -220,14 +220,16 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
 
 def test_the_workers_encode_at_the_backends_precision_not_the_parameter():
     """Stage 03/04's fp32 re-check of an int8 run embeds through the same engine with an
-    fp32 backend: the workers must rebuild *that* backend, not the stage's int8."""
+    fp32 backend: the workers must rebuild *that* backend, not the stage's int8; a compiled
+    backend is compiled there too."""
     p = ClipQualityParams(**TINY, engine="ray", precision="int8")
     int8 = load_backend(p.backend, p.model, p.pretrained, torch.device("cpu"), p.seed,
                         "int8")
     fp32 = int8.with_precision("fp32")
-    for backend in (int8, fp32):
+    compiled = fp32.compiled_for(4)                 # torch_compile: the workers compile too
+    for backend in (int8, fp32, compiled, compiled.with_jpeg_draft()):
         spec = pickle.loads(pickle.dumps(ray_data.ClipSpec.of(p, backend)))
-        assert spec.precision == backend.precision
+        assert spec.precision == backend.precision and spec.compiled == backend.compiled
         assert ray_data.ClipEncoder(spec).backend.key == backend.key
 
 

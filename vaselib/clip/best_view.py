@@ -221,6 +221,14 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
         skip = set(unmatched)
         matched = [q for q, r in zip(paths, rel) if r not in skip]
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
+        if p.jpeg_draft:
+            backend = backend.with_jpeg_draft()
+            notes.append(f"JPEGs decoded at a reduced scale covering "
+                         f"{backend.preprocess.jpeg_draft} px a side (jpeg_draft)")
+        if p.torch_compile:
+            backend = backend.compiled_for(p.batch_size)
+            notes.append(f"image encoder compiled with torch.compile for batches of "
+                         f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
         emb = dispatch.embed_files(backend, matched, params=p, cache_dir=cache_dir,
                                   batch_size=p.batch_size, num_workers=p.num_workers,
                                   progress=progress, max_pixels=p.max_image_pixels)

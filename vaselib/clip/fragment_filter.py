@@ -200,6 +200,14 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         found = require_images(src, recursive=p.recursive)
         paths = found.files
         backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
+        if p.jpeg_draft:
+            backend = backend.with_jpeg_draft()
+            notes.append(f"JPEGs decoded at a reduced scale covering "
+                         f"{backend.preprocess.jpeg_draft} px a side (jpeg_draft)")
+        if p.torch_compile:
+            backend = backend.compiled_for(p.batch_size)
+            notes.append(f"image encoder compiled with torch.compile for batches of "
+                         f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
         sample = scoring.sample_indices(len(paths), p.sample_size, p.seed)
         # analyse_only embeds just the sample (fast first look at a big folder)
         to_score = [paths[i] for i in sample] if p.analyse_only else paths

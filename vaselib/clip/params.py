@@ -84,6 +84,17 @@ class _ClipModelParams(StageParams):
                           "within a measured error band of a decision (03: the threshold; 04: "
                           "the best view), so the decisions are fp32's; the report records "
                           "the band and how many were re-scored")
+    torch_compile: bool = Field(
+        False, description="encode images through torch.compile (inductor; needs gcc on the "
+                           "CPU): ~20 % more images/s on ViT-B/32 after a one-off 13–26 s "
+                           "compile, so it pays from a few thousand images; its embeddings "
+                           "differ from eager ones by fp32 rounding (~1e-6) and are cached "
+                           "apart. fp32 or bf16 only")
+    jpeg_draft: bool = Field(
+        False, description="decode JPEGs at libjpeg's 1/2, 1/4 or 1/8 scale when that still "
+                           "covers the model's input (PIL draft): faster decoding of large "
+                           "photos, but the pixels and so the scores change (see "
+                           "benchmarks/RESULTS.md); cached apart")
     batch_size: int = Field(64, ge=1, description="images per encoding batch")
     num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
                                                   "(0 = in the main process)")

@@ -88,6 +88,8 @@ class ClipSpec:
     env: dict[str, str] = field(default_factory=dict)
     use_gpu: bool = False        # decided from the cluster's resources
     precision: str = "fp32"      # what this process's backend encodes at (resolved)
+    compiled: int = 0            # torch.compile'd for this batch size (0: eager)
+    jpeg_draft: bool = False     # the preprocess (and so the cache key) asks for draft decoding
 
     @classmethod
     def of(cls, params: Any, backend) -> "ClipSpec":
@@ -98,7 +100,8 @@ class ClipSpec:
             model = "local-dir:" + str(Path(model[len("local-dir:"):]).expanduser().resolve())
         return cls(params.backend, model, _absolute_file(params.pretrained), params.device,
                    params.seed, backend.key, _worker_env(),
-                   precision=backend.precision)
+                   precision=backend.precision, compiled=backend.compiled,
+                   jpeg_draft=bool(getattr(backend.preprocess, "jpeg_draft", 0)))
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,10 @@ class ClipEncoder:
 
         self.backend = load_backend(spec.backend, spec.model, spec.pretrained,
                                     _worker_device(spec), spec.seed, spec.precision)
+        if spec.jpeg_draft:
+            self.backend = self.backend.with_jpeg_draft()
+        if spec.compiled:
+            self.backend = self.backend.compiled_for(spec.compiled)
         if self.backend.key != spec.key:
             raise EngineError(
                 f"a Ray worker loaded {spec.model!r} with pretrained={spec.pretrained!r} but got "
