@@ -247,12 +247,25 @@ CHILD_BUSY = textwrap.dedent("""
         print(json.dumps({"seconds": time.perf_counter() - t}))
 """)
 
+CHILD_COLD = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    import bench_filtering as bf
+    src, folder, out = map(Path, sys.argv[2:5])
+    files = sorted(src.glob("*.jpg"))
+    t_orig, _ = bf.original_clip(folder, files)
+    t_vase, _ = bf.stage03(src, out / "o03", folder, out / "cache")
+    print(json.dumps({"original": t_orig, "vaselib": t_vase, "images": len(files)}))
+""")
+
 NEIGHBOUR = "import torch\na = torch.randn(800, 800)\nwhile True:\n    a @ a\n"
 
 
-def child(code: str, *args, env=None) -> dict:
+def child(code: str, *args, env=None, replace_env: bool = False) -> dict:
+    full = dict(env or {}) if replace_env else {**os.environ, **(env or {})}
     proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, env=full)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -340,6 +353,21 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
              ("03 vaselib steady state (fp32)", f"{steady:.2f} img/s",
               f"{steady / clip_roof:.0%} of the fp32 roofline"),
              ("03 scores vs the original's", f"correlation {agree:.6f}", "")]
+
+    # --- the same comparison in fresh processes under each OpenMP wait policy: idle
+    # threads that sleep at once (PASSIVE, what `make` sets) slow the original's one-image
+    # forwards more than vaselib's batches; unset is how a plain `python script.py` runs
+    for policy in ("unset", "PASSIVE"):
+        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        if policy != "unset":
+            env["OMP_WAIT_POLICY"] = policy
+        out = tmp / f"cold-{policy}"
+        c = child(CHILD_COLD, ROOT / "benchmarks", tmp / "photos", folder, out, env=env,
+                  replace_env=True)
+        rows.append((f"03 cold, fresh process, OMP_WAIT_POLICY {policy}",
+                     f"original {c['images'] / c['original']:.2f}, vaselib "
+                     f"{c['images'] / c['vaselib']:.2f} img/s",
+                     f"{c['original'] / c['vaselib']:.2f}× original"))
 
     # --- where the rest goes: the model alone, eager and compiled; decoding and preprocessing
     compiled = backend.compiled_for(64)        # torch's kernel cache is empty: a cold compile
@@ -490,7 +518,8 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
             f"## {time.strftime('%Y-%m-%d %H:%M')}\n\n"
             f"Measured on {info['cpu']} ({info['cores']} cores; "
             f"flags: {', '.join(info['flags']) or 'none of note'}; torch {info['torch']}, "
-            f"{info['torch_threads']} threads, kernels {info['torch_cpu_capability']}), "
+            f"{info['torch_threads']} threads, kernels {info['torch_cpu_capability']}, "
+            f"OMP_WAIT_POLICY {info['omp_wait_policy']}), "
             f"{n} generated 800×600 JPEGs, random weights with the real shapes.\n\n"
             + table + "\n" + ("\n" + earlier if earlier else ""), encoding="utf-8")
     return 0
