@@ -154,3 +154,33 @@ def test_stage_04_int8_with_the_check_picks_fp32s_views(tmp_path):
     assert [c.selected_file for c in got.choices] == [c.selected_file for c in ref.choices]
     rep = json.loads((tmp_path / "b" / "best_views_report.json").read_text())
     assert rep["model"]["fp32_recheck"]["total_images"] == 40
+
+
+@pytestmark_stages
+def test_auto_is_bf16_with_the_check_where_bf16_is_native(tmp_path, monkeypatch):
+    from vaselib import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+    write_images(tmp_path / "imgs", n_vases=8, views=2)
+    common = dict(TINY, input_dir=str(tmp_path / "imgs"), cache_dir=str(tmp_path / "cache"),
+                  threshold=None)
+    ref = fragment_filter.run(ClipQualityParams(**common, output_dir=str(tmp_path / "a")),
+                              progress=False)
+    got = fragment_filter.run(ClipQualityParams(**common, output_dir=str(tmp_path / "b"),
+                                                precision="auto"), progress=False)
+    assert got.model["precision"] == "bf16" and "re-check" in got.model["precision_reason"]
+    assert got.model["fp32_recheck"]["total_images"] == 16
+    assert (got.accepted_mask == ref.accepted_mask).all()
+    off = fragment_filter.run(ClipQualityParams(**common, output_dir=str(tmp_path / "c"),
+                                                precision="auto", fp32_recheck=False),
+                              progress=False)
+    assert off.model["precision"] == "fp32"
+
+
+def test_the_note_says_when_the_check_costs_more_than_it_saves():
+    r = recheck.Recheck("bf16", 3.0, 0.01, 64, 0.003, 0.003, 50, 100, 1)
+    assert "fp32 is faster" not in r.note("the threshold")          # 50 % < 55 %
+    r.rescored_images = 60
+    assert "fp32 is faster" in r.note("the threshold")
+    r.precision, r.rescored_images = "int8", 40                    # 40 % > 33 %
+    assert "fp32 is faster" in r.note("the threshold")

@@ -240,12 +240,19 @@ def test_int8_keeps_layers_read_by_their_parent_and_says_when_nothing_is_quantis
     assert e.ok.all()
 
 
-def test_auto_precision_takes_no_path_below_the_decision_agreement():
+def test_auto_precision_takes_no_path_below_the_decision_agreement(monkeypatch):
     from vaselib import precision
 
     for device in ("cpu", "cuda"):
         chosen, why = precision.resolve("auto", device)
         assert chosen == "fp32" and why.startswith("auto")
+    # bf16 only where it runs natively and the stage re-checks its decisions in fp32
+    for native in (True, False):
+        monkeypatch.setattr(precision, "native_bf16", lambda: native)
+        assert precision.resolve("auto", "cpu", rechecked=True)[0] == \
+            ("bf16" if native else "fp32")
+        assert precision.resolve("auto", "cpu", rechecked=False)[0] == "fp32"
+        assert precision.resolve("auto", "cuda", rechecked=True)[0] == "fp32"
     assert precision.resolve("bf16", "cpu") == ("bf16", "asked for")
     with pytest.raises(ValueError, match="int8"):
         precision.resolve("int8", "cuda")

@@ -239,3 +239,22 @@ def test_reduced_precision_paths_run_and_stay_close(trained, precision):
     ref, _ = predict.predict_files(model, paths, 32, torch.device("cpu"))
     got, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), precision=precision)
     assert max(abs(got[i][1] - ref[i][1]) for i in ref) < 0.05
+
+
+def test_torch_compile_classifies_like_eager_in_padded_batches(trained):
+    from vaselib.resnet.model import load_checkpoint
+
+    root, result = trained
+    paths = sorted((root / "labelled").rglob("*.png"))[:7]          # batches of 3: 3, 3, 1
+    model, _ = load_checkpoint(result.checkpoint)
+    ref, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), batch_size=3)
+    got, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), batch_size=3,
+                                   torch_compile=True)
+    assert sorted(got) == sorted(ref) == list(range(7))
+    for i in ref:
+        assert got[i] == pytest.approx(ref[i], abs=1e-5)
+    with pytest.raises(ValueError, match="int8"):
+        predict.compiled_forward(model, 32, 3, torch.device("cpu"), "int8")
+    from vaselib.resnet.params import ClassifyParams
+    with pytest.raises(ValueError, match="torch_compile does not take precision int8"):
+        ClassifyParams(torch_compile=True, precision="int8")

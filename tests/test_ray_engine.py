@@ -216,6 +216,13 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
     assert np.allclose(out["probs"].sum(1), 1.0)
     with pytest.raises(ray_data.EngineError, match="another checkpoint"):
         ray_data.ResnetClassifier(dataclasses.replace(rspec, sha256="0" * 64))
+    # torch_compile: the actor compiles for the stage's batch size and pads smaller batches
+    pixels = np.random.default_rng(0).random((2, 3, 32, 32), dtype=np.float32)
+    batch = {"index": np.arange(2), "error": np.array(["", ""], dtype=object),
+             "pixels": pixels}
+    eager = ray_data.ResnetClassifier(rspec)(batch)["probs"]
+    comp = ray_data.ResnetClassifier(dataclasses.replace(rspec, compiled=4))(batch)["probs"]
+    np.testing.assert_allclose(comp, eager, atol=1e-5)
 
 
 def test_the_workers_encode_at_the_backends_precision_not_the_parameter():

@@ -58,6 +58,14 @@ class StageParams(BaseModel):
         return self.model_dump(mode="json")
 
 
+def no_int8_compile(params: StageParams) -> StageParams:
+    """A schema's after-validator: ``torch_compile`` cannot take ``precision: int8``."""
+    if getattr(params, "torch_compile", False) and getattr(params, "precision", "") == "int8":
+        raise ValueError("torch_compile does not take precision int8 (dynamically quantised "
+                         "layers): use fp32 or bf16 with it, or torch_compile: false")
+    return params
+
+
 def schema_for(stage: str) -> type[StageParams]:
     """The parameter schema of ``stage`` (e.g. ``"03_clip_quality"``)."""
     return stages.get(stage).schema

@@ -151,13 +151,15 @@ class ClipBackend:
         b._compiled_fn, b.compile_seconds = _compile(self, batch_size)
         return b
 
-    def with_precision(self, requested: str) -> "ClipBackend":
-        """This backend encoding images at ``requested`` precision (text stays fp32)."""
+    def with_precision(self, requested: str, rechecked: bool = False) -> "ClipBackend":
+        """This backend encoding images at ``requested`` precision (text stays fp32);
+        ``rechecked``: the caller re-scores near its decisions in fp32 (lets auto take
+        bf16, :func:`vaselib.precision.resolve`)."""
         from dataclasses import replace
 
         from vaselib import precision
 
-        chosen, why = precision.resolve(requested, self.device)
+        chosen, why = precision.resolve(requested, self.device, rechecked)
         if chosen == "int8" and not precision.quantisable_linears(_image_module(self)):
             chosen, why = "fp32", (f"int8 asked for, but the image path of {self.name} has no "
                                    f"linear layer dynamic quantisation can take (it is "
@@ -197,7 +199,10 @@ class ClipBackend:
         tower = getattr(self, "_image_tower", None)
         with precision.autocast(self.precision, self.device):
             if self.compiled:
-                feats = _run_padded(self._compiled_fn, batch, self.compiled)
+                from vaselib import compiled
+
+                feats = compiled.run_padded(self._compiled_fn, batch, self.compiled,
+                                            _features)
             elif tower is not None:
                 feats = tower(batch)
             elif self.kind == "hf":
@@ -245,46 +250,27 @@ _COMPILED: "OrderedDict[tuple, Callable]" = OrderedDict()
 
 def _compile(backend: ClipBackend, batch_size: int) -> tuple[Callable, float]:
     """``(compiled image path, seconds it took)``, compiled once per model, precision and
-    batch size in this process (torch also caches its kernels on disk)."""
-    import time
-
+    batch size in this process (:mod:`vaselib.compiled`)."""
     from PIL import Image
 
-    from vaselib import precision
+    from vaselib import compiled, precision
 
     key = (backend.key, str(backend.device), batch_size)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
         return _COMPILED[key], 0.0
-    fn = torch.compile(_image_module(backend), dynamic=False)
     shape = tuple(backend.preprocess(Image.new("RGB", (256, 256))).shape)
-    start = time.perf_counter()
     try:
-        with torch.inference_mode(), precision.autocast(backend.precision, backend.device):
-            fn(torch.zeros((batch_size, *shape), device=backend.device))
-    except Exception as err:  # inductor needs a working C++ toolchain
-        raise BackendError(
-            f"torch_compile: torch.compile could not compile the image encoder of "
-            f"{backend.name} ({type(err).__name__}: {str(err).splitlines()[0][:300]}); it "
-            f"needs a C++ compiler on the CPU (gcc) or Triton on a GPU — set torch_compile: "
-            f"false to run eagerly") from None
+        fn, seconds = compiled.compile_module(
+            _image_module(backend), torch.zeros((batch_size, *shape), device=backend.device),
+            what=f"the image encoder of {backend.name}",
+            context=lambda: precision.autocast(backend.precision, backend.device))
+    except compiled.CompileError as err:
+        raise BackendError(str(err)) from None
     _COMPILED[key] = fn
     while len(_COMPILED) > _KEEP:
         _COMPILED.popitem(last=False)
-    return fn, time.perf_counter() - start
-
-
-def _run_padded(fn: Callable, batch: torch.Tensor, size: int) -> torch.Tensor:
-    """``fn`` on ``batch`` in chunks of exactly ``size`` rows (the last one zero-padded), so
-    that a compiled function never meets a new shape."""
-    outs = []
-    for i in range(0, batch.shape[0], size):
-        chunk = batch[i:i + size]
-        k = chunk.shape[0]
-        if k < size:
-            chunk = torch.cat([chunk, chunk.new_zeros((size - k, *chunk.shape[1:]))])
-        outs.append(_features(fn(chunk))[:k])
-    return torch.cat(outs)
+    return fn, seconds
 
 
 def _image_tower(backend: ClipBackend, chosen: str):
@@ -294,6 +280,20 @@ def _image_tower(backend: ClipBackend, chosen: str):
     if chosen != "int8":
         return None
     return precision.prepare(_image_module(backend), "int8")
+
+
+def with_speed_options(backend: ClipBackend, p, notes: list[str]) -> ClipBackend:
+    """``backend`` with the stage parameters ``jpeg_draft`` and ``torch_compile`` of ``p``
+    applied (draft first: the compiled model is keyed by the backend), each noted."""
+    if p.jpeg_draft:
+        backend = backend.with_jpeg_draft()
+        notes.append(f"JPEGs decoded at a reduced scale covering "
+                     f"{backend.preprocess.jpeg_draft} px a side (jpeg_draft)")
+    if p.torch_compile:
+        backend = backend.compiled_for(p.batch_size)
+        notes.append(f"image encoder compiled with torch.compile for batches of "
+                     f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
+    return backend
 
 
 def model_info(backend: ClipBackend) -> dict[str, Any]:
@@ -522,9 +522,11 @@ _KEEP = 2
 
 
 def load_backend(backend: str, model: str, pretrained: str | None, device: torch.device,
-                 seed: int = 0, precision: str = "fp32") -> ClipBackend:
-    """Load (or reuse from memory) a CLIP backend, encoding images at ``precision``."""
-    return _load(backend, model, pretrained, device, seed).with_precision(precision)
+                 seed: int = 0, precision: str = "fp32",
+                 rechecked: bool = False) -> ClipBackend:
+    """Load (or reuse from memory) a CLIP backend, encoding images at ``precision``
+    (``rechecked``: see :meth:`ClipBackend.with_precision`)."""
+    return _load(backend, model, pretrained, device, seed).with_precision(precision, rechecked)
 
 
 def _load(backend: str, model: str, pretrained: str | None, device: torch.device,

@@ -26,7 +26,7 @@ import numpy as np
 from vaselib import engines, filenames, outputs, runs, stages
 from vaselib.engines import dispatch
 from vaselib.clip import recheck, scoring
-from vaselib.clip.backends import load_backend, model_info
+from vaselib.clip.backends import load_backend, model_info, with_speed_options
 from vaselib.clip.embeddings import default_cache_dir
 from vaselib.clip.params import BestViewParams
 from vaselib.devices import resolve_device
@@ -220,15 +220,9 @@ def run(p: BestViewParams, *, progress: bool = True) -> BestViewResult:
                          f"considered (listed under unmatched_files)")
         skip = set(unmatched)
         matched = [q for q, r in zip(paths, rel) if r not in skip]
-        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
-        if p.jpeg_draft:
-            backend = backend.with_jpeg_draft()
-            notes.append(f"JPEGs decoded at a reduced scale covering "
-                         f"{backend.preprocess.jpeg_draft} px a side (jpeg_draft)")
-        if p.torch_compile:
-            backend = backend.compiled_for(p.batch_size)
-            notes.append(f"image encoder compiled with torch.compile for batches of "
-                         f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
+        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision,
+                               rechecked=p.fp32_recheck)
+        backend = with_speed_options(backend, p, notes)
         emb = dispatch.embed_files(backend, matched, params=p, cache_dir=cache_dir,
                                   batch_size=p.batch_size, num_workers=p.num_workers,
                                   progress=progress, max_pixels=p.max_image_pixels)

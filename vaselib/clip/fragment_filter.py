@@ -32,7 +32,8 @@ import numpy as np
 from vaselib import engines, outputs, runs, stages
 from vaselib.engines import dispatch
 from vaselib.clip import recheck, scoring
-from vaselib.clip.backends import ClipBackend, load_backend, model_info
+from vaselib.clip.backends import (ClipBackend, load_backend, model_info,
+                                   with_speed_options)
 from vaselib.clip.embeddings import EmbeddedImages, default_cache_dir
 from vaselib.clip.params import ClipQualityParams
 from vaselib.devices import resolve_device
@@ -199,15 +200,9 @@ def run(p: ClipQualityParams, *, progress: bool = True) -> QualityResult:
         cache_dir = outputs.check_writable_dir(p.cache_dir or default_cache_dir(), "cache_dir")
         found = require_images(src, recursive=p.recursive)
         paths = found.files
-        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision)
-        if p.jpeg_draft:
-            backend = backend.with_jpeg_draft()
-            notes.append(f"JPEGs decoded at a reduced scale covering "
-                         f"{backend.preprocess.jpeg_draft} px a side (jpeg_draft)")
-        if p.torch_compile:
-            backend = backend.compiled_for(p.batch_size)
-            notes.append(f"image encoder compiled with torch.compile for batches of "
-                         f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
+        backend = load_backend(p.backend, p.model, p.pretrained, device, p.seed, p.precision,
+                               rechecked=p.fp32_recheck and not p.analyse_only)
+        backend = with_speed_options(backend, p, notes)
         sample = scoring.sample_indices(len(paths), p.sample_size, p.seed)
         # analyse_only embeds just the sample (fast first look at a big folder)
         to_score = [paths[i] for i in sample] if p.analyse_only else paths

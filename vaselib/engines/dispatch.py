@@ -45,6 +45,7 @@ def predict_files(model, paths: Sequence[str | Path], image_size: int, device, b
         raise ValueError("engine ray needs model_path: the workers load the checkpoint")
     from vaselib.engines import ray_data
 
-    spec = ray_data.ResnetSpec.of(params, model_path, kw.pop("precision", "fp32"))
+    spec = ray_data.ResnetSpec.of(params, model_path, kw.pop("precision", "fp32"),
+                                  batch_size if kw.pop("torch_compile", False) else 0)
     return ray_data.predict_files(paths, image_size, interpolation, spec=spec, address=address,
                                   batch_size=batch_size, progress=progress, **kw)

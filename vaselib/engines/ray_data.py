@@ -114,14 +114,16 @@ class ResnetSpec:
     env: dict[str, str] = field(default_factory=dict)
     use_gpu: bool = False
     precision: str = "fp32"      # resolved: fp32, bf16 or int8
+    compiled: int = 0            # torch.compile'd for this batch size (0: eager)
 
     @classmethod
-    def of(cls, params: Any, model_path: str | Path, precision: str = "fp32") -> "ResnetSpec":
+    def of(cls, params: Any, model_path: str | Path, precision: str = "fp32",
+           compiled: int = 0) -> "ResnetSpec":
         from vaselib.files import file_sha256
 
         path = Path(model_path).expanduser().resolve()
         return cls(str(path), file_sha256(path), params.device, _worker_env(),
-                   precision=precision)
+                   precision=precision, compiled=compiled)
 
 
 def _worker_device(spec) -> "Any":
@@ -343,10 +345,15 @@ class ResnetClassifier:
 
         self.device = _worker_device(spec)
         self.precision = spec.precision
-        model, _ = load_checkpoint(spec.model_path, self.device)
+        model, ckpt = load_checkpoint(spec.model_path, self.device)
         # the local engine's fast path: channels-last, at the stage's precision
         self.model = precision.prepare(model.eval().to(memory_format=torch_channels_last()),
                                        spec.precision)
+        if spec.compiled:
+            from vaselib.resnet.predict import compiled_forward
+
+            self.model = compiled_forward(self.model, int(ckpt.get("image_size", 224)),
+                                          spec.compiled, self.device, spec.precision)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch

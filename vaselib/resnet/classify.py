@@ -80,8 +80,11 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         probs, failed = dispatch.predict_files(model, paths, image_size, device, p.batch_size,
                                               p.num_workers, progress, interpolation,
                                               max_pixels=p.max_image_pixels, params=p,
-                                              model_path=model_path, precision=chosen)
+                                              model_path=model_path, precision=chosen,
+                                              torch_compile=p.torch_compile)
         notes.append(f"precision {chosen} ({why})")
+        if p.torch_compile:
+            notes.append(f"classified through torch.compile (batches of {p.batch_size})")
         predictions = []
         for i, path in enumerate(paths):
             if i not in probs:

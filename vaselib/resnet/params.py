@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
+from pydantic import model_validator
+
 from vaselib import engines
 from vaselib.images import DEFAULT_MAX_PIXELS
-from vaselib.params import Field, StageParams
+from vaselib.params import Field, StageParams, no_int8_compile
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 
@@ -70,6 +72,11 @@ class ClassifyParams(StageParams):
                             "int8 (dynamic quantisation of the head, CPU); auto: a reduced "
                             "path only where measured to keep 99.5 % of the decisions (none "
                             "today, so fp32). The report records what ran")
+    torch_compile: bool = Field(
+        False, description="classify through torch.compile (inductor; needs gcc on the CPU): "
+                           "ResNet50 alone ran ~1.4× eager after a one-off 10–16 s compile, so "
+                           "it pays on large folders; probabilities differ from eager ones by "
+                           "fp32 rounding (~1e-6). fp32 or bf16 only")
     batch_size: int = Field(32, ge=1, description="images per inference batch")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
@@ -85,3 +92,5 @@ class ClassifyParams(StageParams):
                                               "decoding (decompression bombs); raise it for "
                                               "huge scans")
     seed: int = Field(42, ge=0, description="unused by inference; kept for the run record")
+
+    _no_int8_compile = model_validator(mode="after")(no_int8_compile)

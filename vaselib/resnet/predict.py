@@ -16,11 +16,13 @@ from vaselib.resnet.data import eval_transform
 def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                   num_workers: int = 0, progress: bool = False,
                   interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS,
-                  precision: str = "fp32"):
+                  precision: str = "fp32", torch_compile: bool = False):
     """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``.
 
     Batched, in inference mode, in channels-last memory format (oneDNN's fast layout for
-    convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8).
+    convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8),
+    through ``torch.compile`` when asked (:mod:`vaselib.compiled`; compiled before any image
+    is read).
     """
     from vaselib import precision as prec
 
@@ -30,13 +32,30 @@ def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                         persistent_workers=False)
     probs, failures = {}, {}
     model = prec.prepare(model.eval().to(memory_format=torch.channels_last), precision)
+    forward = compiled_forward(model, image_size, batch_size, device, precision) \
+        if torch_compile else model
     with torch.inference_mode(), prec.autocast(precision, device):
         for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
             failures.update(dict(failed))
             if images is None:
                 continue
             x = images.to(device).contiguous(memory_format=torch.channels_last)
-            p = torch.softmax(model(x).float(), dim=1).cpu()
+            p = torch.softmax(forward(x).float(), dim=1).cpu()
             for i, (lo, hi) in zip(idx, p.tolist()):
                 probs[i] = (lo, hi)
     return probs, failures
+
+
+def compiled_forward(model, image_size: int, batch_size: int, device, precision: str):
+    """``model`` compiled for channels-last batches of ``batch_size`` (smaller ones padded)."""
+    from vaselib import compiled
+    from vaselib import precision as prec
+
+    if precision == "int8":
+        raise ValueError("torch_compile does not take dynamically quantised (int8) models: "
+                         "use precision fp32 or bf16 with it")
+    example = torch.zeros((batch_size, 3, image_size, image_size), device=device
+                          ).contiguous(memory_format=torch.channels_last)
+    fn, _ = compiled.compile_module(model, example, what="the quality classifier",
+                                    context=lambda: prec.autocast(precision, device))
+    return lambda x: compiled.run_padded(fn, x, batch_size)
