@@ -87,8 +87,8 @@ class _ClipModelParams(StageParams):
                           "the band and how many were re-scored")
     torch_compile: bool = Field(
         False, description="encode images through torch.compile (inductor; needs gcc on the "
-                           "CPU): ~20 % more images/s on ViT-B/32 after a one-off 13–26 s "
-                           "compile, so it pays from a few thousand images; its embeddings "
+                           "CPU): ~20 % more images/s on ViT-B/32 after a compile of ~20 s "
+                           "per run, so it pays from a few thousand images; its embeddings "
                            "differ from eager ones by fp32 rounding (~1e-6) and are cached "
                            "apart. fp32 or bf16 only")
     jpeg_draft: bool = Field(

@@ -74,7 +74,7 @@ class ClassifyParams(StageParams):
                             "today, so fp32). The report records what ran")
     torch_compile: bool = Field(
         False, description="classify through torch.compile (inductor; needs gcc on the CPU): "
-                           "ResNet50 alone ran ~1.4× eager after a one-off 10–16 s compile, so "
+                           "ResNet50 alone ran ~1.4× eager after a compile of 10–16 s per run, so "
                            "it pays on large folders; probabilities differ from eager ones by "
                            "fp32 rounding (~1e-6). fp32 or bf16 only")
     batch_size: int = Field(32, ge=1, description="images per inference batch")
