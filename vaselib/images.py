@@ -283,6 +283,11 @@ class ImageFileDataset:
             return None, index, f"cannot preprocess image ({type(err).__name__}: {err})"
 
 
+def preprocessed_shape(transform) -> tuple[int, ...]:
+    """What ``transform`` makes of an image (fixed for CLIP and the classifier)."""
+    return tuple(np.asarray(transform(Image.new("RGB", (64, 48), (128, 128, 128)))).shape)
+
+
 def single_threaded(_worker_id: int = 0) -> None:
     """A DataLoader ``worker_init_fn``: decode with one thread, leave the cores to the model."""
     import torch

@@ -122,11 +122,11 @@ class ClipBackend:
         model's input (its preprocessed side); embeddings are cached apart."""
         from dataclasses import replace
 
-        from PIL import Image
+        from vaselib.images import preprocessed_shape
 
         if isinstance(self.preprocess, DraftPreprocess):
             return self
-        side = int(max(self.preprocess(Image.new("RGB", (256, 256))).shape[-2:]))
+        side = int(max(preprocessed_shape(self.preprocess)[-2:]))
         b = replace(self, preprocess=DraftPreprocess(self.preprocess, side),
                     preprocess_id=json.dumps({"preprocess": self.preprocess_id,
                                               "jpeg_draft": side}, sort_keys=True),
@@ -251,15 +251,14 @@ _COMPILED: "OrderedDict[tuple, Callable]" = OrderedDict()
 def _compile(backend: ClipBackend, batch_size: int) -> tuple[Callable, float]:
     """``(compiled image path, seconds it took)``, compiled once per model, precision and
     batch size in this process (:mod:`vaselib.compiled`)."""
-    from PIL import Image
-
     from vaselib import compiled, precision
+    from vaselib.images import preprocessed_shape
 
     key = (backend.key, str(backend.device), batch_size)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
         return _COMPILED[key], 0.0
-    shape = tuple(backend.preprocess(Image.new("RGB", (256, 256))).shape)
+    shape = preprocessed_shape(backend.preprocess)
     try:
         fn, seconds = compiled.compile_module(
             _image_module(backend), torch.zeros((batch_size, *shape), device=backend.device),

@@ -47,7 +47,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from vaselib.images import DEFAULT_MAX_PIXELS
+from vaselib.images import DEFAULT_MAX_PIXELS, preprocessed_shape
 
 __all__ = ["ClipSpec", "ResnetSpec", "EngineError", "start_local", "connect", "shutdown",
            "embed_files", "predict_files", "cluster_plan"]
@@ -397,11 +397,7 @@ def _scored(rows: Sequence[int], paths: Sequence[Path], transform, shape, actor,
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan["actors"]), **resources)
 
 
-def _shape(transform) -> tuple[int, ...]:
-    """What the preprocessing makes of an image (fixed for CLIP and the classifier)."""
-    from PIL import Image
-
-    return tuple(np.asarray(transform(Image.new("RGB", (64, 48), (128, 128, 128)))).shape)
+_shape = preprocessed_shape      # what the preprocessing makes of an image
 
 
 def _unwrap(err: BaseException) -> BaseException:
