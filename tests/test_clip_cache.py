@@ -11,7 +11,7 @@ from PIL import Image
 
 from vaselib.clip import fragment_filter
 from vaselib.clip.backends import ClipBackend, clear_loaded, load_backend
-from vaselib.clip.embeddings import embed_files
+from vaselib.clip.embeddings import EmbeddingCache, embed_files
 from vaselib.clip.params import ClipQualityParams
 
 
@@ -111,6 +111,34 @@ def test_unreadable_cache_file_is_set_aside_and_rebuilt(tmp_path):
     assert again.stats["encoded"] == 2
     assert any("set aside" in n for n in again.notes)
     assert list((tmp_path / "cache").glob("*.corrupt-*"))
+
+
+def test_a_cache_file_locked_by_another_process_is_waited_for_never_set_aside(tmp_path):
+    """A busy file is not a damaged one: two runs opening one cache at once must not rename
+    the other's live file (which left it writing into a file set aside)."""
+    first = EmbeddingCache(tmp_path / "cache", "m", {"model": "m"}, 4)
+    first.put_many(["a"], np.ones((1, 4), np.float32))
+    first.close()
+    db = tmp_path / "cache" / "m.sqlite"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO embeddings VALUES ('b', 4, x'00', x'00')")
+    try:
+        with pytest.raises(RuntimeError, match=r"m\.sqlite.*locked.*cache_dir"):
+            EmbeddingCache(tmp_path / "cache", "m", {"model": "m"}, 4, timeout=0.3)
+        assert not list((tmp_path / "cache").glob("*.corrupt-*"))
+        assert db.exists()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    again = EmbeddingCache(tmp_path / "cache", "m", {"model": "m"}, 4, timeout=5)
+    try:
+        out = np.zeros((1, 4), np.float32)
+        found, corrupt = again.get_many(["a"], out, [0])
+        assert found.all() and corrupt == 0 and not again.notes
+    finally:
+        again.close()
 
 
 def test_duplicate_files_share_one_entry(tmp_path, count_encodes):

@@ -6,7 +6,8 @@ file's bytes, the float32 embedding and a checksum of that embedding.  A file wh
 changed has a new hash and is encoded again; an entry whose checksum does not match (a
 damaged cache) is dropped and recomputed, never used; a cache file that SQLite cannot read
 — or whose ``PRAGMA quick_check`` finds damage — is set aside (renamed ``*.corrupt-<time>``)
-and rebuilt.  New embeddings are committed batch by batch, so an interrupted run keeps
+and rebuilt.  A file another process holds locked is busy, not damaged: the open waits for it
+(``timeout`` seconds in all) and then stops with an error, never setting a live file aside.  New embeddings are committed batch by batch, so an interrupted run keeps
 what it encoded and a rerun encodes only the rest.
 
 :func:`embed_files` hashes the files, reads the hits from the cache and streams only the
@@ -55,6 +56,14 @@ def hash_files(paths: Sequence[Path], threads: int = 4, progress: bool = False) 
                          leave=False))
 
 
+def _is_busy(err: sqlite3.OperationalError) -> bool:
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
+
+
 def _checksum(blob: bytes) -> bytes:
     return hashlib.blake2b(blob, digest_size=16).digest()
 
@@ -62,7 +71,9 @@ def _checksum(blob: bytes) -> bytes:
 class EmbeddingCache:
     """Embeddings of one model, keyed by file-content hash, with a checksum per entry."""
 
-    def __init__(self, cache_dir: str | Path, slug: str, identity: dict, dim: int):
+    def __init__(self, cache_dir: str | Path, slug: str, identity: dict, dim: int,
+                 timeout: float = 60.0):
+        self.timeout = float(timeout)
         self.folder = Path(cache_dir)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / f"{slug}.sqlite"
@@ -73,37 +84,58 @@ class EmbeddingCache:
 
     # -- storage -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        con.execute("CREATE TABLE IF NOT EXISTS embeddings (sha256 TEXT PRIMARY KEY, "
-                    "dim INTEGER NOT NULL, vec BLOB NOT NULL, checksum BLOB NOT NULL)")
-        con.execute("INSERT OR IGNORE INTO meta VALUES ('identity', ?)",
-                    (json.dumps(self.identity, sort_keys=True),))
-        row = con.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
-        stored = json.loads(row[0])
-        if {k: v for k, v in stored.items() if k != "weights"} != \
-                {k: v for k, v in self.identity.items() if k != "weights"}:
-            raise sqlite3.DatabaseError("cache file belongs to another model identity")
-        check = con.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            con.execute("CREATE TABLE IF NOT EXISTS embeddings (sha256 TEXT PRIMARY KEY, "
+                        "dim INTEGER NOT NULL, vec BLOB NOT NULL, checksum BLOB NOT NULL)")
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('identity', ?)",
+                        (json.dumps(self.identity, sort_keys=True),))
+            row = con.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+            stored = json.loads(row[0])
+            if {k: v for k, v in stored.items() if k != "weights"} != \
+                    {k: v for k, v in self.identity.items() if k != "weights"}:
+                raise sqlite3.DatabaseError("cache file belongs to another model identity")
+            check = con.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                raise sqlite3.DatabaseError(f"integrity check failed: {check[0][0]}")
+        except BaseException:
             con.close()
-            raise sqlite3.DatabaseError(f"integrity check failed: {check[0][0]}")
+            raise
         return con
 
     def _open(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.DatabaseError as err:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            for suffix in ("", "-wal", "-shm"):
-                p = Path(str(self.path) + suffix)
-                if p.exists():
-                    p.replace(Path(str(aside) + suffix))
-            self.notes.append(f"embedding cache {self.path.name} was unreadable ({err}); set "
-                              f"aside as {aside.name} and rebuilt")
-            return self._connect()
+        deadline = time.monotonic() + self.timeout
+        pause = 0.05
+        while True:
+            try:
+                return self._connect()
+            except sqlite3.OperationalError as err:
+                # SQLITE_BUSY / SQLITE_LOCKED: another process is creating or writing the
+                # file (some busy states skip SQLite's own wait, e.g. WAL recovery).
+                if not _is_busy(err):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(
+                        f"embedding cache {self.path} stayed locked by another process for "
+                        f"{self.timeout:g} s ({err}); wait for that run to finish, or give "
+                        "this run another cache_dir") from err
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+            except sqlite3.DatabaseError as err:
+                return self._set_aside_and_connect(err)
+
+    def _set_aside_and_connect(self, err: Exception) -> sqlite3.Connection:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.replace(Path(str(aside) + suffix))
+        self.notes.append(f"embedding cache {self.path.name} was unreadable ({err}); set "
+                          f"aside as {aside.name} and rebuilt")
+        return self._connect()
 
     def close(self) -> None:
         self._con.close()
