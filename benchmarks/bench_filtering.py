@@ -49,7 +49,7 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 def machine() -> dict:
     import torch
 
-    from vaselib.precision import cpu_flags
+    from vaselib.precision import cpu_flags, forced_kernels
 
     model, flags = platform.processor(), cpu_flags()
     try:
@@ -64,7 +64,8 @@ def machine() -> dict:
     return {"cpu": model, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags],
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)")}
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)"),
+            "forced": forced_kernels()}
 
 
 def matmul_gflops(dtype_name: str, n: int = 1024, seconds: float = 2.0) -> float:
@@ -519,7 +520,8 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
             f"Measured on {info['cpu']} ({info['cores']} cores; "
             f"flags: {', '.join(info['flags']) or 'none of note'}; torch {info['torch']}, "
             f"{info['torch_threads']} threads, kernels {info['torch_cpu_capability']}, "
-            f"OMP_WAIT_POLICY {info['omp_wait_policy']}), "
+            f"OMP_WAIT_POLICY {info['omp_wait_policy']}"
+            + "".join(f", {k}={v}" for k, v in info["forced"].items()) + "), "
             f"{n} generated 800×600 JPEGs, random weights with the real shapes.\n\n"
             + table + "\n" + ("\n" + earlier if earlier else ""), encoding="utf-8")
     return 0

@@ -258,6 +258,32 @@ def test_auto_precision_takes_no_path_below_the_decision_agreement(monkeypatch):
         precision.resolve("int8", "cuda")
 
 
+def test_native_bf16_follows_the_kernels_torch_is_allowed(monkeypatch):
+    """An AMX CPU whose kernels are held to AVX2 (as the test suite's AVX2 runs do) emulates
+    bfloat16: auto must not take it there."""
+    from vaselib import precision
+
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16"}))
+    assert precision.native_bf16()
+    for name, value, native in [("ONEDNN_MAX_CPU_ISA", "AVX2", False),
+                                ("ONEDNN_MAX_CPU_ISA", "avx512_core", False),
+                                ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX", True),
+                                ("ONEDNN_MAX_CPU_ISA", "ALL", True),
+                                ("ATEN_CPU_CAPABILITY", "avx2", False),
+                                ("ATEN_CPU_CAPABILITY", "avx512", True)]:
+        monkeypatch.setenv(name, value)
+        assert precision.native_bf16() is native, (name, value)
+        if not native:
+            assert f"{name}={value}" in precision.resolve("auto", "cpu", rechecked=True)[1]
+        assert precision.resolve("auto", "cpu", rechecked=True)[0] == \
+            ("bf16" if native else "fp32")
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert not precision.native_bf16()
+
+
 @pytest.mark.parametrize("config", [
     {},                                                           # the usual CLIP steps
     {"size": {"shortest_edge": 20}, "crop_size": {"height": 24, "width": 24}},   # pads

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,24 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+def forced_kernels() -> dict[str, str]:
+    """The kernel limits set in the environment (``ATEN_CPU_CAPABILITY``,
+    ``ONEDNN_MAX_CPU_ISA``), which can keep torch off instructions the CPU has."""
+    names = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+    return {n: os.environ[n] for n in names if os.environ.get(n, "").strip()}
+
+
 def native_bf16() -> bool:
-    """True when this CPU computes bfloat16 in hardware (AMX or AVX-512-BF16)."""
-    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+    """True when this CPU computes bfloat16 in hardware (AMX or AVX-512-BF16) and torch is
+    allowed to use it: ``ONEDNN_MAX_CPU_ISA`` below the BF16 / AMX levels, or
+    ``ATEN_CPU_CAPABILITY`` below AVX-512, makes bfloat16 emulated (slow) here."""
+    if not cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+        return False
+    forced = {k: v.strip().upper() for k, v in forced_kernels().items()}
+    isa = forced.get("ONEDNN_MAX_CPU_ISA", "ALL")
+    if isa not in ("ALL", "DEFAULT") and "BF16" not in isa and "AMX" not in isa:
+        return False
+    return forced.get("ATEN_CPU_CAPABILITY", "AVX512").startswith("AVX512")
 
 
 def resolve(requested: str, device, rechecked: bool = False) -> tuple[str, str]:
@@ -66,6 +82,10 @@ def resolve(requested: str, device, rechecked: bool = False) -> tuple[str, str]:
                             "98.8 % of fp32's decisions when measured (auto needs 99.5 %) "
                             "and this stage has no fp32 re-check; full precision (ask for "
                             "bf16 by name)")
+        if cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+            held = ", ".join(f"{k}={v}" for k, v in forced_kernels().items())
+            return "fp32", (f"auto: torch's kernels are held below this CPU's bfloat16 "
+                            f"({held}), where bf16 is emulated: full precision")
         return "fp32", "auto: this CPU has no native bfloat16 (AVX2): full precision"
     if requested == "int8" and kind != "cpu":
         raise ValueError("precision int8 (dynamic quantisation) runs on the CPU only; use "
