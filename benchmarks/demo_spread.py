@@ -4,7 +4,8 @@ CPU training is deterministic on one machine, but not across instruction sets (A
 AVX-512/AMX kernels) or thread counts (reduction orders).  This script re-runs the demo
 stages from scratch (fresh data folder: the corpus, the demo CLIP and the demo VLM are
 trained again) under several settings that force other code paths on this machine —
-``ATEN_CPU_CAPABILITY`` (PyTorch's kernels), ``ONEDNN_MAX_CPU_ISA`` (oneDNN's) and the
+``ATEN_CPU_CAPABILITY`` (PyTorch's kernels), ``ONEDNN_MAX_CPU_ISA`` (oneDNN's),
+``MKL_ENABLE_INSTRUCTIONS`` (MKL's fp32 matmuls, which the other two leave on AVX-512) and the
 thread count — and prints each headline number's value per setting and its spread.  The
 bands in :data:`vaselib.demo_checks.BANDS` and the tolerances in
 ``tests/test_demo_regression.py`` are chosen to hold across this spread with margin.
@@ -31,7 +32,7 @@ SETTINGS = {
     "native-2": {"OMP_NUM_THREADS": "2"},
     "native-1": {"OMP_NUM_THREADS": "1"},
     "avx2-1": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
-               "OMP_NUM_THREADS": "1"},
+               "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OMP_NUM_THREADS": "1"},
     "default-2": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
                   "OMP_NUM_THREADS": "2"},
 }

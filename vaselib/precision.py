@@ -42,9 +42,11 @@ def cpu_flags() -> frozenset[str]:
 
 
 def forced_kernels() -> dict[str, str]:
-    """The kernel limits set in the environment (``ATEN_CPU_CAPABILITY``,
-    ``ONEDNN_MAX_CPU_ISA``), which can keep torch off instructions the CPU has."""
-    names = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+    """The kernel limits set in the environment, which can keep torch off instructions the
+    CPU has: ``ATEN_CPU_CAPABILITY`` (PyTorch's own kernels), ``ONEDNN_MAX_CPU_ISA``
+    (oneDNN: convolutions, bfloat16 matmuls) and ``MKL_ENABLE_INSTRUCTIONS`` (MKL: fp32
+    matmuls and linear layers, which the other two leave at the CPU's best)."""
+    names = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
     return {n: os.environ[n] for n in names if os.environ.get(n, "").strip()}
 
 
@@ -83,7 +85,8 @@ def resolve(requested: str, device, rechecked: bool = False) -> tuple[str, str]:
                             "and this stage has no fp32 re-check; full precision (ask for "
                             "bf16 by name)")
         if cpu_flags() & {"amx_bf16", "avx512_bf16"}:
-            held = ", ".join(f"{k}={v}" for k, v in forced_kernels().items())
+            held = ", ".join(f"{k}={v}" for k, v in forced_kernels().items()
+                             if k != "MKL_ENABLE_INSTRUCTIONS")
             return "fp32", (f"auto: torch's kernels are held below this CPU's bfloat16 "
                             f"({held}), where bf16 is emulated: full precision")
         return "fp32", "auto: this CPU has no native bfloat16 (AVX2): full precision"
