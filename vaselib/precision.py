@@ -14,7 +14,8 @@
   CPU and int8 87.8 %, so neither qualifies alone; stages 03/04 re-check in fp32 what lies
   near their decisions (:mod:`vaselib.clip.recheck`), and there bf16 kept 100 % at
   1.25–1.35× fp32's speed. So ``auto`` is bf16 in stages 03/04 on CPUs with AMX /
-  AVX-512-BF16 (with ``fp32_recheck`` on), fp32 everywhere else, and says why.
+  AVX-512-BF16 (with ``fp32_recheck`` on, and torch's kernels not held below them, see
+  :func:`native_bf16`), fp32 everywhere else, and says why.
 
 Reports record the precision that ran and why.
 """
