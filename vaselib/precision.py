@@ -42,6 +42,9 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})   # /proc/cpuinfo: bfloat16 in hardware
+
+
 def forced_kernels() -> dict[str, str]:
     """The kernel limits set in the environment, which can keep torch off instructions the
     CPU has: ``ATEN_CPU_CAPABILITY`` (PyTorch's own kernels), ``ONEDNN_MAX_CPU_ISA``
@@ -55,7 +58,7 @@ def native_bf16() -> bool:
     """True when this CPU computes bfloat16 in hardware (AMX or AVX-512-BF16) and torch is
     allowed to use it: ``ONEDNN_MAX_CPU_ISA`` below the BF16 / AMX levels, or
     ``ATEN_CPU_CAPABILITY`` below AVX-512, makes bfloat16 emulated (slow) here."""
-    if not cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+    if not cpu_flags() & BF16_FLAGS:
         return False
     forced = {k: v.strip().upper() for k, v in forced_kernels().items()}
     isa = forced.get("ONEDNN_MAX_CPU_ISA", "ALL")
@@ -85,7 +88,7 @@ def resolve(requested: str, device, rechecked: bool = False) -> tuple[str, str]:
                             "98.8 % of fp32's decisions when measured (auto needs 99.5 %) "
                             "and this stage has no fp32 re-check; full precision (ask for "
                             "bf16 by name)")
-        if cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+        if cpu_flags() & BF16_FLAGS:
             held = ", ".join(f"{k}={v}" for k, v in forced_kernels().items()
                              if k != "MKL_ENABLE_INSTRUCTIONS")
             return "fp32", (f"auto: torch's kernels are held below this CPU's bfloat16 "

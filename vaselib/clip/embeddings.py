@@ -6,9 +6,10 @@ file's bytes, the float32 embedding and a checksum of that embedding.  A file wh
 changed has a new hash and is encoded again; an entry whose checksum does not match (a
 damaged cache) is dropped and recomputed, never used; a cache file that SQLite cannot read
 — or whose ``PRAGMA quick_check`` finds damage — is set aside (renamed ``*.corrupt-<time>``)
-and rebuilt.  A file another process holds locked is busy, not damaged: the open waits for it
-(``timeout`` seconds in all) and then stops with an error, never setting a live file aside.  New embeddings are committed batch by batch, so an interrupted run keeps
-what it encoded and a rerun encodes only the rest.
+and rebuilt.  A file another process holds locked is busy, not damaged: the open waits for
+it (``timeout`` seconds in all) and then stops with an error, never setting a live file
+aside.  New embeddings are committed batch by batch, so an interrupted run keeps what it
+encoded and a rerun encodes only the rest.
 
 :func:`embed_files` hashes the files, reads the hits from the cache and streams only the
 misses through a DataLoader (decoding in workers, :class:`vaselib.images.ImageFileDataset`),
@@ -57,11 +58,8 @@ def hash_files(paths: Sequence[Path], threads: int = 4, progress: bool = False) 
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
-    code = getattr(err, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(err).lower()
-    return "locked" in text or "busy" in text
+    """SQLITE_BUSY or SQLITE_LOCKED (any extended code of them)."""
+    return err.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _checksum(blob: bytes) -> bytes:
