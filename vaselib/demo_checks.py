@@ -17,7 +17,10 @@ PROFILE_VIEWS = ("front", "three_quarter", "side", "back")
 # The bands each demo stage must reach on every machine (CPU kernels and thread counts move
 # the trained numbers: benchmarks/demo_spread.py measures by how much).
 BANDS: dict[str, dict[str, float]] = {
-    "01_resnet_train": {"test_accuracy": 0.85},
+    # 40 test photos, one = 0.025. Measured 2026-12-07 (Intel Xeon, demo_spread.py): 0.925
+    # native 2 threads, 0.825 native 1 thread, 0.875 / 0.85 AVX2 kernels (MKL too) 2 / 1
+    # threads, 0.85 default kernels; a classifier that learnt nothing scores ~0.5
+    "01_resnet_train": {"test_accuracy": 0.75},
     "02_classify": {"agreement": 0.85},
     "03_clip_quality": {"fragment_rejection": 0.80, "intact_acceptance": 0.85},
     "04_best_view": {"profile_view_chosen": 0.80},
