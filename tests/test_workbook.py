@@ -73,6 +73,26 @@ def test_notebook_structure(stage):
         assert machine_path not in text, f"{path.name} stores a machine path ({machine_path})"
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_committed_notebook_is_a_whole_executed_report(stage):
+    """Every code cell ran, and every cell nbval compares holds the output it compares: a
+    cell edited in without a refresh shows no headline in the report, and nbval would compare
+    nothing there."""
+    path = ROOT / "notebooks" / f"{stage}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    not_run = [i for i, c in code if c.execution_count is None]
+    assert not not_run, (f"{path.name}: cells {not_run} were never executed; run "
+                         f"`vase refresh-notebooks --stages {stage}` and commit the notebook")
+    counts = [c.execution_count for _, c in code]
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), (
+        f"{path.name}: cells ran out of order ({counts}); refresh it in one run")
+    unchecked = [i for i, c in code
+                 if c.source.startswith("# NBVAL_CHECK_OUTPUT") and not c.outputs]
+    assert not unchecked, (f"{path.name}: checked cells {unchecked} store no output for "
+                           f"nbval to compare; run `vase refresh-notebooks --stages {stage}`")
+
+
 def test_environment_yml_and_make_install_the_same_locked_project():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
