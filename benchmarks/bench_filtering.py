@@ -14,7 +14,8 @@ One command, one sitting, one table (also written to ``benchmarks/RESULTS.md``):
   score change against fp32 and the share of decisions that agree at the threshold, bare
   and as stage 03 runs it (re-checking in fp32 the images near the threshold);
 - ResNet50 quality classification (stage 02): the original's loop (PIL resize, ToTensor,
-  Normalize, one image per forward) and vaselib's stage 02 end to end;
+  Normalize, one image per forward) and vaselib's stage 02 end to end, eager and with
+  ``torch_compile``, and the model alone (eager and compiled);
 - memory: the peak RSS of stage 03 on 1,000 and on 20,000 images (a tiny model: the
   bookkeeping grows, not the model) and the time per image of each;
 - re-thresholding 30,000 cached scores;
@@ -177,6 +178,36 @@ def original_resnet(ckpt: Path, files: list[Path]) -> float:
         for f in files:
             torch.softmax(model(tf(Image.open(f).convert("RGB"))[None]), 1)
     return time.perf_counter() - start
+
+
+def resnet_alone(ckpt: Path, roof: float, batch: int = 32,
+                 repeats: int = 8) -> list[tuple[str, str, str]]:
+    """ResNet50 alone on channels-last batches (no decoding), eager and compiled: the
+    ceiling of stage 02 at each setting."""
+    import torch
+
+    from vaselib import compiled
+    from vaselib.resnet.model import load_checkpoint
+
+    model, _ = load_checkpoint(ckpt)
+    model = model.eval().to(memory_format=torch.channels_last)
+    x = torch.randn(batch, 3, 224, 224).contiguous(memory_format=torch.channels_last)
+    fn, secs = compiled.compile_module(model, x, what="ResNet50")
+    rows, eager = [], None
+    for label, f in (("eager", model), ("torch_compile", fn)):
+        with torch.inference_mode():
+            f(x)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                f(x)
+        rate = repeats * batch / (time.perf_counter() - start)
+        eager = eager or rate
+        note = f"{rate / roof:.0%} of the fp32 roofline"
+        if f is fn:
+            note += f"; compiled in {secs:.1f} s; {rate / eager:.2f}× eager"
+        rows.append((f"ResNet50 alone, batch {batch}, channels-last, {label}",
+                     f"{rate:.2f} img/s", note))
+    return rows
 
 
 # ------------------------------------------------------------------------------ vaselib
@@ -462,9 +493,13 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
     # --- ResNet50: original vs vaselib
     t_rorig = original_resnet(ckpt, files)
     t_r, _ = stage02(tmp / "photos", tmp / "o02", ckpt)
+    t_rc, _ = stage02(tmp / "photos", tmp / "o02c", ckpt, torch_compile=True)
     rows += [("02 original loop (model load included)", f"{n / t_rorig:.2f} img/s", "1.00×"),
              ("02 vaselib end to end (fp32)", f"{n / t_r:.2f} img/s",
-              f"{t_rorig / t_r:.2f}× original; roofline {resnet_roof:.1f} img/s")]
+              f"{t_rorig / t_r:.2f}× original; roofline {resnet_roof:.1f} img/s"),
+             ("02 vaselib end to end (fp32, torch_compile)", f"{n / t_rc:.2f} img/s",
+              f"{t_rorig / t_rc:.2f}× original; the compile included")]
+    rows += resnet_alone(ckpt, resnet_roof)
 
     # --- memory, 1k vs many images (tiny model)
     from PIL import Image
