@@ -1,6 +1,8 @@
 """Stage 03/04 scores: both backends against an independent computation of the formula."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -370,3 +372,51 @@ def test_jpeg_draft_decodes_at_the_smallest_libjpeg_scale_covering_the_input(tmp
         cache_dir=str(tmp_path / "c"), threshold=0.0), progress=False)
     assert r.model["jpeg_draft"] == 32 and r.scored.cache_stats["cache_hits"] == 2
     assert any("jpeg_draft" in n for n in r.notes)
+
+
+def test_onnxruntime_encodes_like_torch_exports_once_and_caches_apart(tmp_path):
+    """The reference is torch's own fp32 forward of the same weights on the same images."""
+    from vaselib import onnx_runtime, runs
+    from vaselib.clip import fragment_filter
+
+    files = write_images(tmp_path / "imgs", n_vases=5, views=1)
+    eager = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
+    ort = eager.on_onnxruntime()
+    assert ort.runtime == "onnxruntime" and eager.runtime == "torch"
+    assert ort.key != eager.key and ort._ort.exported
+    exported = sorted((runs.cache_dir("onnx")).glob("*.onnx"))
+    assert len(exported) == 1 and not list(runs.cache_dir("onnx").glob(".*"))
+    a = embed_files(eager, files, cache_dir=tmp_path / "c", batch_size=4)
+    b = embed_files(ort, files, cache_dir=tmp_path / "c", batch_size=4)   # 4 + 1: any batch
+    assert b.stats["encoded"] == 5 and ort.batches_encoded == 2
+    np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-5)
+    onnx_runtime._SESSIONS.clear()                               # a new process: loads, no export
+    again = eager.on_onnxruntime()
+    assert not again._ort.exported and sorted(runs.cache_dir("onnx").glob("*.onnx")) == exported
+
+    r = fragment_filter.run(ClipQualityParams(
+        model="vase-micro-vit", pretrained=None, seed=3, batch_size=4, runtime="onnxruntime",
+        input_dir=str(tmp_path / "imgs"), output_dir=str(tmp_path / "out"),
+        cache_dir=str(tmp_path / "c"), threshold=0.0), progress=False)
+    assert r.model["runtime"]["name"] == "onnxruntime"
+    assert r.scored.cache_stats["cache_hits"] == 5                  # onnxruntime's entries
+    assert any("ONNX Runtime" in n for n in r.notes)
+    for bad in (dict(precision="bf16"), dict(torch_compile=True)):
+        with pytest.raises(ValueError, match="runtime: onnxruntime"):
+            ClipQualityParams(runtime="onnxruntime", **bad)
+
+
+def test_onnxruntime_refuses_a_gpu_and_a_failed_export_leaves_no_file(tmp_path, monkeypatch):
+    from vaselib import onnx_runtime, runs
+
+    with pytest.raises(onnx_runtime.OnnxRuntimeError, match="device: cpu"):
+        onnx_runtime.require(torch.device("cuda"))
+
+    def broken(*a, **k):
+        Path(a[2]).write_bytes(b"half an onnx file")     # what an interrupted export leaves
+        raise RuntimeError("exporter failed")
+
+    monkeypatch.setattr(torch.onnx, "export", broken)
+    with pytest.raises(onnx_runtime.OnnxRuntimeError, match="set runtime: torch"):
+        onnx_runtime.load(torch.nn.Linear(3, 2), torch.zeros(2, 3), "k", what="a layer")
+    assert not runs.cache_dir("onnx").exists() or not any(runs.cache_dir("onnx").iterdir())

@@ -258,3 +258,34 @@ def test_torch_compile_classifies_like_eager_in_padded_batches(trained):
     from vaselib.resnet.params import ClassifyParams
     with pytest.raises(ValueError, match="torch_compile does not take precision int8"):
         ClassifyParams(torch_compile=True, precision="int8")
+
+
+def test_onnxruntime_classifies_like_torch_and_the_stage_records_it(trained, tmp_path,
+                                                                     monkeypatch):
+    """The reference is torch's fp32 forward of the same checkpoint on the same images."""
+    from vaselib.resnet.model import load_checkpoint
+    from vaselib.resnet.params import ClassifyParams
+
+    monkeypatch.setenv("VASELIB_DATA", str(tmp_path / "data"))
+    root, result = trained
+    paths = sorted((root / "labelled").rglob("*.png"))[:7]          # batches of 3: 3, 3, 1
+    model, _ = load_checkpoint(result.checkpoint)
+    ref, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), batch_size=3)
+    got, _ = predict.predict_files(model, paths, 32, torch.device("cpu"), batch_size=3,
+                                   runtime="onnxruntime", model_key="test")
+    assert sorted(got) == sorted(ref) == list(range(7))
+    for i in ref:
+        assert got[i] == pytest.approx(ref[i], abs=1e-5)
+    r = classify.run(ClassifyParams(model_path=str(result.checkpoint),
+                                    input_dir=str(root / "labelled"),
+                                    output_dir=str(tmp_path / "out"), runtime="onnxruntime"),
+                     progress=False)
+    report = json.loads(r.report.read_text())
+    assert report["runtime"] == "onnxruntime" and report["precision"] == "fp32"
+    torch_run = classify.run(ClassifyParams(model_path=str(result.checkpoint),
+                                            input_dir=str(root / "labelled"),
+                                            output_dir=str(tmp_path / "out2")), progress=False)
+    assert [x.predicted_class for x in r.predictions] == \
+        [x.predicted_class for x in torch_run.predictions]
+    with pytest.raises(ValueError, match="runtime: onnxruntime"):
+        ClassifyParams(runtime="onnxruntime", precision="int8")

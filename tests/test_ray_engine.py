@@ -223,6 +223,9 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
     eager = ray_data.ResnetClassifier(rspec)(batch)["probs"]
     comp = ray_data.ResnetClassifier(dataclasses.replace(rspec, compiled=4))(batch)["probs"]
     np.testing.assert_allclose(comp, eager, atol=1e-5)
+    # runtime onnxruntime: the actor exports (or loads) the same checkpoint for ONNX Runtime
+    ort = ray_data.ResnetClassifier(dataclasses.replace(rspec, runtime="onnxruntime"))(batch)
+    np.testing.assert_allclose(ort["probs"], eager, atol=1e-5)
 
 
 def test_the_workers_encode_at_the_backends_precision_not_the_parameter():
@@ -234,9 +237,11 @@ def test_the_workers_encode_at_the_backends_precision_not_the_parameter():
                         "int8")
     fp32 = int8.with_precision("fp32")
     compiled = fp32.compiled_for(4)                 # torch_compile: the workers compile too
-    for backend in (int8, fp32, compiled, compiled.with_jpeg_draft()):
+    ort = fp32.on_onnxruntime()                     # and runtime onnxruntime runs there too
+    for backend in (int8, fp32, compiled, compiled.with_jpeg_draft(), ort):
         spec = pickle.loads(pickle.dumps(ray_data.ClipSpec.of(p, backend)))
         assert spec.precision == backend.precision and spec.compiled == backend.compiled
+        assert spec.runtime == backend.runtime
         assert ray_data.ClipEncoder(spec).backend.key == backend.key
 
 

@@ -103,6 +103,8 @@ class ClipBackend:
     precision_reason: str = ""
     compiled: int = 0                       # torch.compile'd image path for this batch size
     compile_seconds: float = field(default=0.0, compare=False)
+    runtime: str = "torch"                  # what runs the image path: torch or onnxruntime
+    runtime_seconds: float = field(default=0.0, compare=False)   # its export + load
     images_encoded: int = field(default=0, compare=False)
     batches_encoded: int = field(default=0, compare=False)
 
@@ -115,6 +117,8 @@ class ClipBackend:
             ident["precision"] = self.precision
         if self.compiled:                  # so are compiled ones (fp32 rounding differs)
             ident["compiled"] = "torch.compile (inductor)"
+        if self.runtime != "torch":        # and those of another runtime
+            ident["runtime"] = self.runtime
         return ident
 
     def with_jpeg_draft(self) -> "ClipBackend":
@@ -131,7 +135,7 @@ class ClipBackend:
                     preprocess_id=json.dumps({"preprocess": self.preprocess_id,
                                               "jpeg_draft": side}, sort_keys=True),
                     images_encoded=0, batches_encoded=0)
-        for attr in ("_image_tower", "_compiled_fn"):
+        for attr in ("_image_tower", "_compiled_fn", "_ort"):
             if hasattr(self, attr):
                 setattr(b, attr, getattr(self, attr))
         return b
@@ -149,6 +153,32 @@ class ClipBackend:
             return self
         b = replace(self, compiled=batch_size, images_encoded=0, batches_encoded=0)
         b._compiled_fn, b.compile_seconds = _compile(self, batch_size)
+        return b
+
+    def on_onnxruntime(self) -> "ClipBackend":
+        """This backend encoding images through ONNX Runtime (fp32, CPU): its image path is
+        exported once to ONNX (cached by this backend's key) and loaded now, before any
+        image is read.  Text stays in torch."""
+        from dataclasses import replace
+
+        from vaselib import onnx_runtime
+        from vaselib.images import preprocessed_shape
+
+        if self.runtime == "onnxruntime":
+            return self
+        if self.precision != "fp32" or self.compiled:
+            raise BackendError("runtime: onnxruntime runs the fp32 model: use it with "
+                               "precision: fp32 and torch_compile: false")
+        try:
+            onnx_runtime.require(self.device)
+            example = torch.zeros((2, *preprocessed_shape(self.preprocess)))
+            ort = onnx_runtime.load(_image_module(self), example,
+                                    f"clip-image|{self.kind}|{self.weights_sha256}", what=f"the image encoder of {self.name}")
+        except onnx_runtime.OnnxRuntimeError as err:
+            raise BackendError(str(err)) from None
+        b = replace(self, runtime="onnxruntime", runtime_seconds=ort.seconds,
+                    images_encoded=0, batches_encoded=0)
+        b._ort = ort
         return b
 
     def with_precision(self, requested: str, rechecked: bool = False) -> "ClipBackend":
@@ -198,7 +228,9 @@ class ClipBackend:
         batch = batch.to(self.device)
         tower = getattr(self, "_image_tower", None)
         with precision.autocast(self.precision, self.device):
-            if self.compiled:
+            if self.runtime == "onnxruntime":
+                feats = self._ort(batch)
+            elif self.compiled:
                 from vaselib import compiled
 
                 feats = compiled.run_padded(self._compiled_fn, batch, self.compiled,
@@ -282,8 +314,9 @@ def _image_tower(backend: ClipBackend, chosen: str):
 
 
 def with_speed_options(backend: ClipBackend, p, notes: list[str]) -> ClipBackend:
-    """``backend`` with the stage parameters ``jpeg_draft`` and ``torch_compile`` of ``p``
-    applied (draft first: the compiled model is keyed by the backend), each noted."""
+    """``backend`` with the stage parameters ``jpeg_draft``, ``torch_compile`` and
+    ``runtime`` of ``p`` applied (draft first: the compiled model is keyed by the backend),
+    each noted."""
     if p.jpeg_draft:
         backend = backend.with_jpeg_draft()
         notes.append(f"JPEGs decoded at a reduced scale covering "
@@ -292,6 +325,11 @@ def with_speed_options(backend: ClipBackend, p, notes: list[str]) -> ClipBackend
         backend = backend.compiled_for(p.batch_size)
         notes.append(f"image encoder compiled with torch.compile for batches of "
                      f"{p.batch_size} ({backend.compile_seconds:.1f} s)")
+    if getattr(p, "runtime", "torch") == "onnxruntime":
+        backend = backend.on_onnxruntime()
+        notes.append(f"image encoder run by ONNX Runtime (fp32, CPU; "
+                     f"{'exported to ONNX and ' if backend._ort.exported else ''}loaded in "
+                     f"{backend.runtime_seconds:.1f} s)")
     return backend
 
 
@@ -304,6 +342,9 @@ def model_info(backend: ClipBackend) -> dict[str, Any]:
             **({"torch_compile": {"batch_size": backend.compiled,
                                   "compile_seconds": round(backend.compile_seconds, 2)}}
                if backend.compiled else {}),
+            **({"runtime": {"name": backend.runtime,
+                            "load_seconds": round(backend.runtime_seconds, 2)}}
+               if backend.runtime != "torch" else {}),
             **({"jpeg_draft": backend.preprocess.jpeg_draft}
                if isinstance(backend.preprocess, DraftPreprocess) else {})}
 

@@ -13,7 +13,7 @@ from pydantic import field_validator, model_validator
 
 from vaselib import engines, filenames
 from vaselib.images import DEFAULT_MAX_PIXELS
-from vaselib.params import Field, StageParams, no_int8_compile
+from vaselib.params import RUNTIME_HELP, Field, StageParams, no_int8_compile
 
 # The original's two prompt sets, verbatim (8 + 8).
 HIGH_PROMPTS: tuple[str, ...] = (
@@ -96,6 +96,7 @@ class _ClipModelParams(StageParams):
                            "covers the model's input (PIL draft): faster decoding of large "
                            "photos, but the pixels and so the scores change (see "
                            "benchmarks/RESULTS.md); cached apart")
+    runtime: Literal["torch", "onnxruntime"] = Field("torch", description=RUNTIME_HELP)
     batch_size: int = Field(64, ge=1, description="images per encoding batch")
     num_workers: int = Field(0, ge=0, description="DataLoader processes decoding images "
                                                   "(0 = in the main process)")

@@ -90,6 +90,7 @@ class ClipSpec:
     precision: str = "fp32"      # what this process's backend encodes at (resolved)
     compiled: int = 0            # torch.compile'd for this batch size (0: eager)
     jpeg_draft: bool = False     # the preprocess (and so the cache key) asks for draft decoding
+    runtime: str = "torch"       # what runs the image path: torch or onnxruntime
 
     @classmethod
     def of(cls, params: Any, backend) -> "ClipSpec":
@@ -101,7 +102,8 @@ class ClipSpec:
         return cls(params.backend, model, _absolute_file(params.pretrained), params.device,
                    params.seed, backend.key, _worker_env(),
                    precision=backend.precision, compiled=backend.compiled,
-                   jpeg_draft=bool(getattr(backend.preprocess, "jpeg_draft", 0)))
+                   jpeg_draft=bool(getattr(backend.preprocess, "jpeg_draft", 0)),
+                   runtime=backend.runtime)
 
 
 @dataclass(frozen=True)
@@ -115,15 +117,16 @@ class ResnetSpec:
     use_gpu: bool = False
     precision: str = "fp32"      # resolved: fp32, bf16 or int8
     compiled: int = 0            # torch.compile'd for this batch size (0: eager)
+    runtime: str = "torch"       # torch or onnxruntime
 
     @classmethod
     def of(cls, params: Any, model_path: str | Path, precision: str = "fp32",
-           compiled: int = 0) -> "ResnetSpec":
+           compiled: int = 0, runtime: str = "torch") -> "ResnetSpec":
         from vaselib.files import file_sha256
 
         path = Path(model_path).expanduser().resolve()
         return cls(str(path), file_sha256(path), params.device, _worker_env(),
-                   precision=precision, compiled=compiled)
+                   precision=precision, compiled=compiled, runtime=runtime)
 
 
 def _worker_device(spec) -> "Any":
@@ -303,6 +306,8 @@ class ClipEncoder:
             self.backend = self.backend.with_jpeg_draft()
         if spec.compiled:
             self.backend = self.backend.compiled_for(spec.compiled)
+        if spec.runtime == "onnxruntime":
+            self.backend = self.backend.on_onnxruntime()
         if self.backend.key != spec.key:
             raise EngineError(
                 f"a Ray worker loaded {spec.model!r} with pretrained={spec.pretrained!r} but got "
@@ -354,6 +359,11 @@ class ResnetClassifier:
 
             self.model = compiled_forward(self.model, int(ckpt.get("image_size", 224)),
                                           spec.compiled, self.device, spec.precision)
+        if spec.runtime == "onnxruntime":
+            from vaselib.resnet.predict import onnx_forward
+
+            self.model = onnx_forward(self.model, int(ckpt.get("image_size", 224)),
+                                      spec.sha256, self.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch

@@ -77,12 +77,20 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         found = require_images(src, recursive=p.recursive)
         paths = found.files
         chosen, why = precision_resolve(p.precision, device)
+        model_key = None
+        if p.runtime == "onnxruntime":
+            from vaselib.files import remembered_sha256
+
+            model_key = remembered_sha256([model_path], runs.cache_dir("weights") / "sha256.json")
         probs, failed = dispatch.predict_files(model, paths, image_size, device, p.batch_size,
                                               p.num_workers, progress, interpolation,
                                               max_pixels=p.max_image_pixels, params=p,
                                               model_path=model_path, precision=chosen,
-                                              torch_compile=p.torch_compile)
+                                              torch_compile=p.torch_compile,
+                                              runtime=p.runtime, model_key=model_key)
         notes.append(f"precision {chosen} ({why})")
+        if p.runtime != "torch":
+            notes.append("classified by ONNX Runtime (fp32, CPU)")
         if p.torch_compile:
             notes.append(f"classified through torch.compile (batches of {p.batch_size})")
         predictions = []
@@ -116,7 +124,7 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
             runs.write_json(staging / REPORT_NAME, {
                 "input_dir": runs.display_path(src), "output_dir": runs.display_path(out),
                 "model": runs.display_path(model_path), "threshold": p.threshold,
-                "precision": chosen, "precision_reason": why,
+                "precision": chosen, "precision_reason": why, "runtime": p.runtime,
                 "decision": "1/ when P(high quality) >= threshold, else 0/; failures go to "
                             "neither",
                 "counts": counts, "ratios": ratios, "verification": verification,

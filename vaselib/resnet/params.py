@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from vaselib import engines
 from vaselib.images import DEFAULT_MAX_PIXELS
-from vaselib.params import Field, StageParams, no_int8_compile
+from vaselib.params import RUNTIME_HELP, Field, StageParams, no_int8_compile
 
 ARCHS = ("resnet18", "resnet34", "resnet50")
 
@@ -77,6 +77,7 @@ class ClassifyParams(StageParams):
                            "ResNet50 alone ran ~1.4× eager after a compile of 10–16 s per run, so "
                            "it pays on large folders; probabilities differ from eager ones by "
                            "fp32 rounding (~1e-6). fp32 or bf16 only")
+    runtime: Literal["torch", "onnxruntime"] = Field("torch", description=RUNTIME_HELP)
     batch_size: int = Field(32, ge=1, description="images per inference batch")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",

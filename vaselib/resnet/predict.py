@@ -16,13 +16,15 @@ from vaselib.resnet.data import eval_transform
 def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                   num_workers: int = 0, progress: bool = False,
                   interpolation: str = "bilinear", max_pixels: int = DEFAULT_MAX_PIXELS,
-                  precision: str = "fp32", torch_compile: bool = False):
+                  precision: str = "fp32", torch_compile: bool = False,
+                  runtime: str = "torch", model_key: str | None = None):
     """Softmax probabilities for each file: ``({index: (p_low, p_high)}, {index: reason})``.
 
     Batched, in inference mode, in channels-last memory format (oneDNN's fast layout for
     convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8),
     through ``torch.compile`` when asked (:mod:`vaselib.compiled`; compiled before any image
-    is read).
+    is read), or by ONNX Runtime (``runtime: onnxruntime``, fp32; exported once, cached by
+    ``model_key``, the checkpoint's hash).
     """
     from vaselib import precision as prec
 
@@ -32,14 +34,25 @@ def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
                         persistent_workers=False)
     probs, failures = {}, {}
     model = prec.prepare(model.eval().to(memory_format=torch.channels_last), precision)
-    forward = compiled_forward(model, image_size, batch_size, device, precision) \
-        if torch_compile else model
+    if runtime == "onnxruntime":
+        if precision != "fp32" or torch_compile:
+            raise ValueError("runtime: onnxruntime runs the fp32 model: use it with precision "
+                             "fp32 and torch_compile: false")
+        if model_key is None:
+            raise ValueError("runtime: onnxruntime needs model_key (the checkpoint's hash)")
+        forward = onnx_forward(model, image_size, model_key, device)
+    elif torch_compile:
+        forward = compiled_forward(model, image_size, batch_size, device, precision)
+    else:
+        forward = model
     with torch.inference_mode(), prec.autocast(precision, device):
         for images, idx, failed in tqdm(loader, desc="classify", disable=not progress):
             failures.update(dict(failed))
             if images is None:
                 continue
-            x = images.to(device).contiguous(memory_format=torch.channels_last)
+            x = images.to(device)
+            if runtime == "torch":
+                x = x.contiguous(memory_format=torch.channels_last)
             p = torch.softmax(forward(x).float(), dim=1).cpu()
             for i, (lo, hi) in zip(idx, p.tolist()):
                 probs[i] = (lo, hi)
@@ -59,3 +72,14 @@ def compiled_forward(model, image_size: int, batch_size: int, device, precision:
     fn, _ = compiled.compile_module(model, example, what="the quality classifier",
                                     context=lambda: prec.autocast(precision, device))
     return lambda x: compiled.run_padded(fn, x, batch_size)
+
+
+def onnx_forward(model, image_size: int, model_key: str, device):
+    """``model`` run by ONNX Runtime (fp32, CPU), exported once and cached by
+    ``model_key`` (:mod:`vaselib.onnx_runtime`); loaded before any image is read."""
+    from vaselib import onnx_runtime
+
+    onnx_runtime.require(device)
+    example = torch.zeros((2, 3, image_size, image_size))
+    return onnx_runtime.load(model.eval(), example, f"quality-classifier|{model_key}",
+                             what="the quality classifier")
