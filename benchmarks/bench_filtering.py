@@ -12,10 +12,12 @@ One command, one sitting, one table (also written to ``benchmarks/RESULTS.md``):
   ``jpeg_draft`` (with its score change), the model alone (eager and compiled) and the
   decoding and preprocessing per photo, and every precision path with its largest
   score change against fp32 and the share of decisions that agree at the threshold, bare
-  and as stage 03 runs it (re-checking in fp32 the images near the threshold);
+  and as stage 03 runs it (re-checking in fp32 the images near the threshold), and
+  ``runtime: onnxruntime`` (cold with and without its one-time ONNX export, steady, the
+  model alone, with its score change and decision agreement);
 - ResNet50 quality classification (stage 02): the original's loop (PIL resize, ToTensor,
-  Normalize, one image per forward) and vaselib's stage 02 end to end, eager and with
-  ``torch_compile``, and the model alone (eager and compiled);
+  Normalize, one image per forward) and vaselib's stage 02 end to end, eager, with
+  ``torch_compile`` and on ONNX Runtime, and the model alone on each;
 - memory: the peak RSS of stage 03 on 1,000 and on 20,000 images (a tiny model: the
   bookkeeping grows, not the model) and the time per image of each;
 - re-thresholding 30,000 cached scores;
@@ -182,8 +184,8 @@ def original_resnet(ckpt: Path, files: list[Path]) -> float:
 
 def resnet_alone(ckpt: Path, roof: float, batch: int = 32,
                  repeats: int = 8) -> list[tuple[str, str, str]]:
-    """ResNet50 alone on channels-last batches (no decoding), eager and compiled: the
-    ceiling of stage 02 at each setting."""
+    """ResNet50 alone on ready batches (no decoding), eager and compiled (channels-last)
+    and on ONNX Runtime: the ceiling of stage 02 at each setting."""
     import torch
 
     from vaselib import compiled
@@ -193,8 +195,12 @@ def resnet_alone(ckpt: Path, roof: float, batch: int = 32,
     model = model.eval().to(memory_format=torch.channels_last)
     x = torch.randn(batch, 3, 224, 224).contiguous(memory_format=torch.channels_last)
     fn, secs = compiled.compile_module(model, x, what="ResNet50")
+    from vaselib.resnet.predict import onnx_forward
+    ort = onnx_forward(model, 224, "bench-resnet50", torch.device("cpu"))
+    xc = x.contiguous()
     rows, eager = [], None
-    for label, f in (("eager", model), ("torch_compile", fn)):
+    for label, f in (("eager", model), ("torch_compile", fn),
+                     ("onnxruntime", lambda _: ort(xc))):
         with torch.inference_mode():
             f(x)
             start = time.perf_counter()
@@ -205,6 +211,8 @@ def resnet_alone(ckpt: Path, roof: float, batch: int = 32,
         note = f"{rate / roof:.0%} of the fp32 roofline"
         if f is fn:
             note += f"; compiled in {secs:.1f} s; {rate / eager:.2f}× eager"
+        elif f is not model:
+            note += f"; {rate / eager:.2f}× eager"
         rows.append((f"ResNet50 alone, batch {batch}, channels-last, {label}",
                      f"{rate:.2f} img/s", note))
     return rows
@@ -259,9 +267,11 @@ CHILD_MEMORY = textwrap.dedent("""
 CHILD_BUSY = textwrap.dedent("""
     import json, sys, time, torch
     what = sys.argv[1]
-    if what == "encode":
+    if what.startswith("encode"):
         from vaselib.clip.backends import load_backend
         b = load_backend("hf", sys.argv[2], None, torch.device("cpu"))
+        if what == "encode-onnxruntime":
+            b = b.on_onnxruntime()
         x = torch.randn(32, 3, 224, 224)
         b.encode_images(x)
         t = time.perf_counter()
@@ -280,15 +290,26 @@ CHILD_BUSY = textwrap.dedent("""
 """)
 
 CHILD_COLD = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     import bench_filtering as bf
+    from vaselib import onnx_runtime
+    from vaselib.clip.backends import clear_loaded
     src, folder, out = map(Path, sys.argv[2:5])
     files = sorted(src.glob("*.jpg"))
     t_orig, _ = bf.original_clip(folder, files)
     t_vase, _ = bf.stage03(src, out / "o03", folder, out / "cache")
-    print(json.dumps({"original": t_orig, "vaselib": t_vase, "images": len(files)}))
+    times = {"original": t_orig, "vaselib": t_vase, "images": len(files)}
+    # ONNX Runtime: the first run exports the model (into a fresh data folder), a later
+    # process only loads the export; each with a cold embedding cache and the model loaded
+    os.environ["VASELIB_DATA"] = str(out / "data")
+    for label in ("onnxruntime, export included", "onnxruntime"):
+        clear_loaded()
+        onnx_runtime._SESSIONS.clear()
+        times[label], _ = bf.stage03(src, out / ("o03-" + label[-6:]), folder,
+                                     out / ("cache-" + label[-6:]), runtime="onnxruntime")
+    print(json.dumps(times))
 """)
 
 NEIGHBOUR = "import torch\na = torch.randn(800, 800)\nwhile True:\n    a @ a\n"
@@ -400,11 +421,17 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
                      f"original {c['images'] / c['original']:.2f}, vaselib "
                      f"{c['images'] / c['vaselib']:.2f} img/s",
                      f"{c['original'] / c['vaselib']:.2f}× original"))
+        for label in ("onnxruntime, export included", "onnxruntime"):
+            rows.append((f"03 cold, fresh process, OMP_WAIT_POLICY {policy}, {label}",
+                         f"vaselib {c['images'] / c[label]:.2f} img/s",
+                         f"{c['original'] / c[label]:.2f}× original (same process)"))
 
     # --- where the rest goes: the model alone, eager and compiled; decoding and preprocessing
     compiled = backend.compiled_for(64)        # torch's kernel cache is empty: a cold compile
+    on_ort = backend.on_onnxruntime()          # exported here (the cache folder is fresh)
     x = torch.randn(64, 3, 224, 224)
-    for label, b in (("eager", backend), ("torch_compile", compiled)):
+    for label, b in (("eager", backend), ("torch_compile", compiled),
+                     ("onnxruntime", on_ort)):
         b.encode_images(x)
         start = time.perf_counter()
         for _ in range(3):
@@ -413,7 +440,9 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
         rows.append((f"ViT-B/32 alone, batch 64, {label}", f"{rate:.2f} img/s",
                      f"{rate / clip_roof:.0%} of the fp32 roofline" + (
                          f"; compiled in {compiled.compile_seconds:.1f} s"
-                         if b is compiled else "")))
+                         if b is compiled else "") + (
+                         f"; exported and loaded in {on_ort.runtime_seconds:.1f} s"
+                         if b is on_ort else "")))
     from vaselib.images import open_image
     sample = files[:64]
     for label, draft in (("", 0), (", jpeg_draft", 224)):
@@ -442,7 +471,9 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
 
     full = scores(backend, tmp / "cache-steady")
     thr = float(np.percentile(full, 25))
-    for label, b in (("jpeg_draft", backend.with_jpeg_draft()),
+    for label, b in (("onnxruntime", on_ort),
+                     ("onnxruntime + jpeg_draft", on_ort.with_jpeg_draft()),
+                     ("jpeg_draft", backend.with_jpeg_draft()),
                      ("jpeg_draft + torch_compile", compiled.with_jpeg_draft())):
         cache = tmp / f"cache-steady-{label.replace(' + ', '-')}"
         rate = encode_rate(b, files, cache)
@@ -492,13 +523,27 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
 
     # --- ResNet50: original vs vaselib
     t_rorig = original_resnet(ckpt, files)
-    t_r, _ = stage02(tmp / "photos", tmp / "o02", ckpt)
+    t_r, r_02 = stage02(tmp / "photos", tmp / "o02", ckpt)
     t_rc, _ = stage02(tmp / "photos", tmp / "o02c", ckpt, torch_compile=True)
+    from vaselib import onnx_runtime
+    ort_runs = {}
+    for label in ("export included", "export cached"):
+        onnx_runtime._SESSIONS.clear()
+        ort_runs[label] = stage02(tmp / "photos", tmp / f"o02-ort-{label[-6:]}", ckpt,
+                                  runtime="onnxruntime")
     rows += [("02 original loop (model load included)", f"{n / t_rorig:.2f} img/s", "1.00×"),
              ("02 vaselib end to end (fp32)", f"{n / t_r:.2f} img/s",
               f"{t_rorig / t_r:.2f}× original; roofline {resnet_roof:.1f} img/s"),
              ("02 vaselib end to end (fp32, torch_compile)", f"{n / t_rc:.2f} img/s",
               f"{t_rorig / t_rc:.2f}× original; the compile included")]
+    ref_hi = np.array([x.prob_high for x in r_02.predictions])
+    for label, (t_o, r_o) in ort_runs.items():
+        hi = np.array([x.prob_high for x in r_o.predictions])
+        same = float((np.array([x.predicted_class for x in r_o.predictions]) ==
+                      np.array([x.predicted_class for x in r_02.predictions])).mean())
+        rows.append((f"02 vaselib end to end (fp32, onnxruntime, {label})", f"{n / t_o:.2f} img/s",
+                     f"{t_rorig / t_o:.2f}× original; max |ΔP(high)| "
+                     f"{np.abs(hi - ref_hi).max():.1e}; decisions agree {same:.2%}"))
     rows += resnet_alone(ckpt, resnet_roof)
 
     # --- memory, 1k vs many images (tiny model)
@@ -532,7 +577,8 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
                  "per move of the slider"))
 
     # --- a busy machine
-    for what, label in (("encode", "03 encoding"), ("train", "01 demo training epoch")):
+    for what, label in (("encode", "03 encoding"), ("encode-onnxruntime", "03 encoding, onnxruntime"),
+                        ("train", "01 demo training epoch")):
         for policy in ("PASSIVE", "ACTIVE"):
             alone, loaded = busy(what, folder, policy)
             rows.append((f"{label}, OMP_WAIT_POLICY={policy}",
