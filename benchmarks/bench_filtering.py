@@ -294,22 +294,12 @@ CHILD_COLD = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     import bench_filtering as bf
-    from vaselib import onnx_runtime
-    from vaselib.clip.backends import clear_loaded
     src, folder, out = map(Path, sys.argv[2:5])
+    runtime = sys.argv[5]
     files = sorted(src.glob("*.jpg"))
     t_orig, _ = bf.original_clip(folder, files)
-    t_vase, _ = bf.stage03(src, out / "o03", folder, out / "cache")
-    times = {"original": t_orig, "vaselib": t_vase, "images": len(files)}
-    # ONNX Runtime: the first run exports the model (into a fresh data folder), a later
-    # process only loads the export; each with a cold embedding cache and the model loaded
-    os.environ["VASELIB_DATA"] = str(out / "data")
-    for label in ("onnxruntime, export included", "onnxruntime"):
-        clear_loaded()
-        onnx_runtime._SESSIONS.clear()
-        times[label], _ = bf.stage03(src, out / ("o03-" + label[-6:]), folder,
-                                     out / ("cache-" + label[-6:]), runtime="onnxruntime")
-    print(json.dumps(times))
+    t_vase, _ = bf.stage03(src, out / "o03", folder, out / "cache", runtime=runtime)
+    print(json.dumps({"original": t_orig, "vaselib": t_vase, "images": len(files)}))
 """)
 
 NEIGHBOUR = "import torch\na = torch.randn(800, 800)\nwhile True:\n    a @ a\n"
@@ -410,21 +400,22 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
     # --- the same comparison in fresh processes under each OpenMP wait policy: idle
     # threads that sleep at once (PASSIVE, what `make` sets) slow the original's one-image
     # forwards more than vaselib's batches; unset is how a plain `python script.py` runs
+    # ONNX Runtime's first run exports the model (into a fresh data folder); a later process
+    # only loads that export (and finds the weights' hash remembered there)
     for policy in ("unset", "PASSIVE"):
         env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
         if policy != "unset":
             env["OMP_WAIT_POLICY"] = policy
-        out = tmp / f"cold-{policy}"
-        c = child(CHILD_COLD, ROOT / "benchmarks", tmp / "photos", folder, out, env=env,
-                  replace_env=True)
-        rows.append((f"03 cold, fresh process, OMP_WAIT_POLICY {policy}",
-                     f"original {c['images'] / c['original']:.2f}, vaselib "
-                     f"{c['images'] / c['vaselib']:.2f} img/s",
-                     f"{c['original'] / c['vaselib']:.2f}× original"))
-        for label in ("onnxruntime, export included", "onnxruntime"):
-            rows.append((f"03 cold, fresh process, OMP_WAIT_POLICY {policy}, {label}",
-                         f"vaselib {c['images'] / c[label]:.2f} img/s",
-                         f"{c['original'] / c[label]:.2f}× original (same process)"))
+        for label, runtime in (("", "torch"), (", onnxruntime, export included", "onnxruntime"),
+                               (", onnxruntime", "onnxruntime")):
+            out = tmp / f"cold-{policy}-{runtime}-{len(label)}"
+            c = child(CHILD_COLD, ROOT / "benchmarks", tmp / "photos", folder, out, runtime,
+                      env={**env, "VASELIB_DATA": str(tmp / f"data-cold-{policy}-{runtime}")},
+                      replace_env=True)
+            rows.append((f"03 cold, fresh process, OMP_WAIT_POLICY {policy}{label}",
+                         f"original {c['images'] / c['original']:.2f}, vaselib "
+                         f"{c['images'] / c['vaselib']:.2f} img/s",
+                         f"{c['original'] / c['vaselib']:.2f}× original"))
 
     # --- where the rest goes: the model alone, eager and compiled; decoding and preprocessing
     compiled = backend.compiled_for(64)        # torch's kernel cache is empty: a cold compile
