@@ -568,7 +568,8 @@ def _measure(args, n: int, n_mem: int, tmp: Path) -> int:
                  "per move of the slider"))
 
     # --- a busy machine
-    for what, label in (("encode", "03 encoding"), ("encode-onnxruntime", "03 encoding, onnxruntime"),
+    for what, label in (("encode", "03 encoding"),
+                        ("encode-onnxruntime", "03 encoding, onnxruntime"),
                         ("train", "01 demo training epoch")):
         for policy in ("PASSIVE", "ACTIVE"):
             alone, loaded = busy(what, folder, policy)

@@ -157,7 +157,7 @@ class ClipBackend:
 
     def on_onnxruntime(self) -> "ClipBackend":
         """This backend encoding images through ONNX Runtime (fp32, CPU): its image path is
-        exported once to ONNX (cached by this backend's key) and loaded now, before any
+        exported once to ONNX (cached by the weights' hash) and loaded now, before any
         image is read.  Text stays in torch."""
         from dataclasses import replace
 
@@ -173,7 +173,8 @@ class ClipBackend:
             onnx_runtime.require(self.device)
             example = torch.zeros((2, *preprocessed_shape(self.preprocess)))
             ort = onnx_runtime.load(_image_module(self), example,
-                                    f"clip-image|{self.kind}|{self.weights_sha256}", what=f"the image encoder of {self.name}")
+                                    f"clip-image|{self.kind}|{self.weights_sha256}",
+                                    what=f"the image encoder of {self.name}")
         except onnx_runtime.OnnxRuntimeError as err:
             raise BackendError(str(err)) from None
         b = replace(self, runtime="onnxruntime", runtime_seconds=ort.seconds,
