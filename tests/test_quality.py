@@ -1,8 +1,10 @@
 """Stage 01/02: the quality classifier's model, data split, training and classification."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,6 +284,11 @@ def test_onnxruntime_classifies_like_torch_and_the_stage_records_it(trained, tmp
                      progress=False)
     report = json.loads(r.report.read_text())
     assert report["runtime"] == "onnxruntime" and report["precision"] == "fp32"
+    # the stage keys its export by the checkpoint file's SHA-256, as a Ray worker does
+    from vaselib import onnx_runtime
+    digest = hashlib.sha256(Path(result.checkpoint).read_bytes()).hexdigest()
+    assert onnx_runtime.cache_path(f"quality-classifier|{digest}",
+                                   torch.zeros(2, 3, 32, 32)).is_file()
     torch_run = classify.run(ClassifyParams(model_path=str(result.checkpoint),
                                             input_dir=str(root / "labelled"),
                                             output_dir=str(tmp_path / "out2")), progress=False)
@@ -289,3 +296,22 @@ def test_onnxruntime_classifies_like_torch_and_the_stage_records_it(trained, tmp
         [x.predicted_class for x in torch_run.predictions]
     with pytest.raises(ValueError, match="runtime: onnxruntime"):
         ClassifyParams(runtime="onnxruntime", precision="int8")
+
+
+def test_a_checkpoints_hash_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    """remembered_file_sha256 is the file's SHA-256 (reference: hashlib over the bytes); a
+    changed file gives its new hash, an unchanged one is not read again."""
+    from vaselib import files
+
+    ckpt, memo = tmp_path / "model.pth", tmp_path / "sha256.json"
+    ckpt.write_bytes(b"first weights")
+    first = hashlib.sha256(b"first weights").hexdigest()
+    assert files.remembered_file_sha256(ckpt, memo) == first
+    reads = []
+    real = files.file_sha256
+    monkeypatch.setattr(files, "file_sha256", lambda p: reads.append(p) or real(p))
+    assert files.remembered_file_sha256(ckpt, memo) == first and reads == []
+    ckpt.write_bytes(b"second weights, longer")
+    assert files.remembered_file_sha256(ckpt, memo) == \
+        hashlib.sha256(b"second weights, longer").hexdigest()
+    assert len(reads) == 1

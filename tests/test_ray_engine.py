@@ -226,6 +226,17 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
     # runtime onnxruntime: the actor exports (or loads) the same checkpoint for ONNX Runtime
     ort = ray_data.ResnetClassifier(dataclasses.replace(rspec, runtime="onnxruntime"))(batch)
     np.testing.assert_allclose(ort["probs"], eager, atol=1e-5)
+    # ... keyed by the file's SHA-256, as stage 02 run here keys it: one export for both
+    assert rspec.sha256 == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    exports = sorted((tmp_path / "data").rglob("*.onnx"))
+    assert len(exports) == 1
+    from vaselib.resnet import predict
+    from vaselib.resnet.model import load_checkpoint
+
+    model, _ = load_checkpoint(checkpoint)
+    local, _ = predict.predict_files(model, [], 32, torch.device("cpu"), runtime="onnxruntime",
+                                     model_key=predict.checkpoint_sha256(checkpoint))
+    assert sorted((tmp_path / "data").rglob("*.onnx")) == exports
 
 
 def test_the_workers_encode_at_the_backends_precision_not_the_parameter():

@@ -9,7 +9,8 @@ either the old file or the new one, never a torn one.
 - :func:`atomic_file`: a temporary path to hand to a writer that wants a file name
   (``torch.save``, safetensors, a JSON-lines stream), moved into place on success;
 - :func:`atomic_dir`: the same for a whole folder (a model), moved into place when complete;
-- :func:`file_sha256`: the SHA-256 of a file's bytes;
+- :func:`file_sha256`: the SHA-256 of a file's bytes; :func:`remembered_file_sha256` and
+  :func:`remembered_sha256` remember it by path, size and modification time;
 - :func:`build_lock`: one process at a time builds a folder (a cached model, a corpus).
 """
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any, Callable, Iterator
 _MEMO_LOCK = threading.Lock()
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_file",
-           "atomic_dir", "file_sha256", "remembered_sha256", "temp_sibling"]
+           "atomic_dir", "file_sha256", "remembered_file_sha256", "remembered_sha256",
+           "temp_sibling"]
 
 
 def temp_sibling(path: str | Path, tag: str = "tmp") -> Path:
@@ -111,13 +113,26 @@ def remembered_sha256(paths, memo_file: str | Path) -> str:
     """One SHA-256 over the contents of ``paths`` (in the order given), each file's hash
     remembered in ``memo_file`` by its real path, size and modification time — so a
     multi-gigabyte weights file is hashed once, not at every load."""
+    h = hashlib.sha256()
+    for digest in _remembered_digests(paths, memo_file):
+        h.update(digest.encode())
+    return h.hexdigest()
+
+
+def remembered_file_sha256(path: str | Path, memo_file: str | Path) -> str:
+    """:func:`file_sha256` of ``path`` (the same value), remembered in ``memo_file`` as
+    :func:`remembered_sha256` remembers it: a checkpoint is hashed once, not at every run."""
+    return _remembered_digests([path], memo_file)[0]
+
+
+def _remembered_digests(paths, memo_file: str | Path) -> list[str]:
     memo_file = Path(memo_file)
     with _MEMO_LOCK:
         try:
             memo = json.loads(memo_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             memo = {}
-        h = hashlib.sha256()
+        digests = []
         changed = False
         for p in paths:
             real = os.path.realpath(p)
@@ -126,13 +141,13 @@ def remembered_sha256(paths, memo_file: str | Path) -> str:
             if key not in memo:
                 memo[key] = file_sha256(real)
                 changed = True
-            h.update(memo[key].encode())
+            digests.append(memo[key])
         if changed:
             try:
                 atomic_write_json(memo_file, memo, indent=None)
             except OSError:
                 pass                     # a read-only cache: hash again next time
-    return h.hexdigest()
+    return digests
 
 
 def build_lock(target: str | Path):

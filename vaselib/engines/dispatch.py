@@ -48,6 +48,7 @@ def predict_files(model, paths: Sequence[str | Path], image_size: int, device, b
     spec = ray_data.ResnetSpec.of(params, model_path, kw.pop("precision", "fp32"),
                                   batch_size if kw.pop("torch_compile", False) else 0,
                                   kw.pop("runtime", "torch"))
-    kw.pop("model_key", None)        # the workers key the ONNX export by the spec's sha256
+    kw.pop("model_key", None)        # the workers key the ONNX export by the spec's sha256,
+    #                                  the same checkpoint_sha256
     return ray_data.predict_files(paths, image_size, interpolation, spec=spec, address=address,
                                   batch_size=batch_size, progress=progress, **kw)

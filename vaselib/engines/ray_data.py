@@ -122,10 +122,10 @@ class ResnetSpec:
     @classmethod
     def of(cls, params: Any, model_path: str | Path, precision: str = "fp32",
            compiled: int = 0, runtime: str = "torch") -> "ResnetSpec":
-        from vaselib.files import file_sha256
+        from vaselib.resnet.predict import checkpoint_sha256
 
         path = Path(model_path).expanduser().resolve()
-        return cls(str(path), file_sha256(path), params.device, _worker_env(),
+        return cls(str(path), checkpoint_sha256(path), params.device, _worker_env(),
                    precision=precision, compiled=compiled, runtime=runtime)
 
 

@@ -18,6 +18,7 @@ from vaselib.engines import dispatch
 from vaselib.devices import resolve_device
 from vaselib.precision import resolve as precision_resolve
 from vaselib.images import check_no_overlap, count_files, place_file, require_images
+from vaselib.resnet import predict
 from vaselib.resnet.model import load_checkpoint
 from vaselib.resnet.params import ClassifyParams
 
@@ -77,11 +78,8 @@ def run(p: ClassifyParams, *, progress: bool = True) -> ClassifyResult:
         found = require_images(src, recursive=p.recursive)
         paths = found.files
         chosen, why = precision_resolve(p.precision, device)
-        model_key = None
-        if p.runtime == "onnxruntime":
-            from vaselib.files import remembered_sha256
-
-            model_key = remembered_sha256([model_path], runs.cache_dir("weights") / "sha256.json")
+        model_key = (predict.checkpoint_sha256(model_path) if p.runtime == "onnxruntime"
+                     else None)
         probs, failed = dispatch.predict_files(model, paths, image_size, device, p.batch_size,
                                               p.num_workers, progress, interpolation,
                                               max_pixels=p.max_image_pixels, params=p,

@@ -24,7 +24,7 @@ def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
     convolutions on the CPU), at ``precision`` (already resolved: fp32, bf16 or int8),
     through ``torch.compile`` when asked (:mod:`vaselib.compiled`; compiled before any image
     is read), or by ONNX Runtime (``runtime: onnxruntime``, fp32; exported once, cached by
-    ``model_key``, the checkpoint's hash).
+    ``model_key``, the checkpoint file's SHA-256: :func:`checkpoint_sha256`).
     """
     from vaselib import precision as prec
 
@@ -39,7 +39,8 @@ def predict_files(model, paths, image_size: int, device, batch_size: int = 32,
             raise ValueError("runtime: onnxruntime runs the fp32 model: use it with precision "
                              "fp32 and torch_compile: false")
         if model_key is None:
-            raise ValueError("runtime: onnxruntime needs model_key (the checkpoint's hash)")
+            raise ValueError("runtime: onnxruntime needs model_key (the checkpoint file's "
+                             "SHA-256: checkpoint_sha256)")
         forward = onnx_forward(model, image_size, model_key, device)
     elif torch_compile:
         forward = compiled_forward(model, image_size, batch_size, device, precision)
@@ -74,9 +75,20 @@ def compiled_forward(model, image_size: int, batch_size: int, device, precision:
     return lambda x: compiled.run_padded(fn, x, batch_size)
 
 
+def checkpoint_sha256(path) -> str:
+    """The SHA-256 of the checkpoint file at ``path``, remembered by path, size and time in
+    the data folder's weights cache: what keys the checkpoint's ONNX export, here and on the
+    Ray workers alike, so one checkpoint is exported once."""
+    from vaselib import runs
+    from vaselib.files import remembered_file_sha256
+
+    return remembered_file_sha256(path, runs.cache_dir("weights") / "sha256.json")
+
+
 def onnx_forward(model, image_size: int, model_key: str, device):
     """``model`` run by ONNX Runtime (fp32, CPU), exported once and cached by
-    ``model_key`` (:mod:`vaselib.onnx_runtime`); loaded before any image is read."""
+    ``model_key``, the checkpoint file's SHA-256 (:func:`checkpoint_sha256`;
+    :mod:`vaselib.onnx_runtime`); loaded before any image is read."""
     from vaselib import onnx_runtime
 
     onnx_runtime.require(device)
