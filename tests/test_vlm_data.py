@@ -127,6 +127,12 @@ def test_write_datasets_writes_jsonl_and_refuses_an_empty_set(tmp_path):
     assert len(rows) == 3 and all(len(r["messages"]) == 2 for r in rows)
     assert len(data.read_jsonl(files.grpo)) == 3
     assert json.loads(files.bad.read_text())["count"] == 0
+    # records.json: the set in the original's format, which stage 08 reads as ground truth
+    from vaselib.evaluation.stage import _images_and_references
+
+    images, refs = _images_and_references(files.folder / data.RECORDS_FILE)
+    assert sorted(zip(images, refs)) == sorted(
+        (p.resolve(), caps[p.name.split("_")[0]]) for p in folder.glob("*.jpg"))
 
     empty = data.VaseDataset([], [data.BadRecord("x.json[0]", "empty caption")], "x.json")
     with pytest.raises(ValueError, match=r"no usable training records.*x.json\[0\]: empty caption"):

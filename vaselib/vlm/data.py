@@ -24,8 +24,10 @@ caption for the reward" and never becomes a GRPO reference.
 
 :func:`sft_row` makes the supervised row; :func:`grpo_row` the GRPO row (the user turn only,
 plus ``reference_caption`` and the six attribute columns the reward reads).
-:func:`write_datasets` writes both as JSON lines for ms-swift, and a LLaMA-Factory
-``dataset_info.json`` entry so the same set trains there.
+:func:`write_datasets` writes both as JSON lines for ms-swift, a LLaMA-Factory
+``dataset_info.json`` entry so the same set trains there, and the set in the original's
+records format (``records.json``), which stage 08 takes as its ground truth: a model is then
+scored on the photographs it trained on, beside the held-out ones.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ ATTRIBUTE_COLUMNS: tuple[str, ...] = (
     "fabric", "technique", "shape", "decoration", "dating", "attribution")
 VIEW_PATTERN = filenames.DEFAULT_VIEW_PATTERN
 SFT_FILE, GRPO_FILE, BAD_FILE = "sft.jsonl", "grpo.jsonl", "bad_records.json"
+RECORDS_FILE = "records.json"
 DATASET_INFO_FILE, DATASET_NAME = "dataset_info.json", "vaselib_vases"
 NO_REWARD_CAPTION = "no vase caption for the reward"
 _ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -503,7 +506,9 @@ def dataset_info() -> dict[str, Any]:
 
 
 def write_datasets(ds: VaseDataset, folder: str | Path) -> DataFiles:
-    """Write sft.jsonl, grpo.jsonl, bad_records.json and dataset_info.json into ``folder``."""
+    """Write sft.jsonl, grpo.jsonl, bad_records.json, dataset_info.json and records.json (the
+    set as the original's records: image paths absolute, each caption under the caption
+    prompt) into ``folder``."""
     from vaselib.files import atomic_write_json
 
     folder = Path(folder)
@@ -519,6 +524,7 @@ def write_datasets(ds: VaseDataset, folder: str | Path) -> DataFiles:
         "grpo_only": sum(b.scope == "grpo" for b in ds.bad),
         "records": [b.to_dict() for b in ds.bad]})
     atomic_write_json(folder / DATASET_INFO_FILE, dataset_info())
+    atomic_write_json(folder / RECORDS_FILE, original_records(ds))
     return DataFiles(folder, folder / SFT_FILE, folder / GRPO_FILE, folder / BAD_FILE,
                      len(ds.records), sum(b.scope == "all" for b in ds.bad), ds.source)
 
