@@ -116,3 +116,13 @@ def test_the_readme_layout_names_every_module_and_only_real_ones():
             named.add(f"vaselib.{pkg.group(1)}")
     missing = sorted(m for m in MODULES if m != "vaselib" and m not in named)
     assert not missing, f"the README's layout section does not mention {missing}"
+
+
+def test_the_package_version_is_the_one_pyproject_declares():
+    """vaselib.__version__ (part of cache keys) names the release pyproject.toml builds."""
+    import tomllib
+
+    import vaselib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert vaselib.__version__ == declared

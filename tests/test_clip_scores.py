@@ -374,7 +374,7 @@ def test_jpeg_draft_decodes_at_the_smallest_libjpeg_scale_covering_the_input(tmp
     assert any("jpeg_draft" in n for n in r.notes)
 
 
-def test_onnxruntime_encodes_like_torch_exports_once_and_caches_apart(tmp_path):
+def test_onnxruntime_encodes_like_torch_exports_once_and_caches_apart(tmp_path, monkeypatch):
     """The reference is torch's own fp32 forward of the same weights on the same images."""
     from vaselib import onnx_runtime, runs
     from vaselib.clip import fragment_filter
@@ -393,6 +393,15 @@ def test_onnxruntime_encodes_like_torch_exports_once_and_caches_apart(tmp_path):
     onnx_runtime._SESSIONS.clear()                               # a new process: loads, no export
     again = eager.on_onnxruntime()
     assert not again._ort.exported and sorted(runs.cache_dir("onnx").glob("*.onnx")) == exported
+    # another version of the code that defines the model (open_clip, torch) exports apart
+    import open_clip
+    assert {"open_clip", "torch"} <= set(onnx_runtime.code_versions(eager.model))
+    onnx_runtime._SESSIONS.clear()
+    with monkeypatch.context() as m:
+        m.setattr(open_clip, "__version__", "0.0.other")
+        assert eager.on_onnxruntime()._ort.exported
+    assert len(list(runs.cache_dir("onnx").glob("*.onnx"))) == 2
+    onnx_runtime._SESSIONS.clear()
 
     r = fragment_filter.run(ClipQualityParams(
         model="vase-micro-vit", pretrained=None, seed=3, batch_size=4, runtime="onnxruntime",

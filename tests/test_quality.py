@@ -288,7 +288,7 @@ def test_onnxruntime_classifies_like_torch_and_the_stage_records_it(trained, tmp
     from vaselib import onnx_runtime
     digest = hashlib.sha256(Path(result.checkpoint).read_bytes()).hexdigest()
     assert onnx_runtime.cache_path(f"quality-classifier|{digest}",
-                                   torch.zeros(2, 3, 32, 32)).is_file()
+                                   torch.zeros(2, 3, 32, 32), model).is_file()
     torch_run = classify.run(ClassifyParams(model_path=str(result.checkpoint),
                                             input_dir=str(root / "labelled"),
                                             output_dir=str(tmp_path / "out2")), progress=False)

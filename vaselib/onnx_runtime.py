@@ -2,7 +2,7 @@
 
 A model's forward pass is exported once to ONNX (TorchScript exporter, the batch dimension
 dynamic) and cached under ``<data>/cache/onnx`` by a key the caller derives from the
-weights, so later runs only load it; ONNX Runtime's CPU kernels (MLAS) then run it.  On a
+weights (with the versions of the code that defines the model), so later runs only load it; ONNX Runtime's CPU kernels (MLAS) then run it.  On a
 2-core Xeon they ran ViT-B/32 at ~1.2× and ResNet50 at ~2× torch's eager fp32 speed
 (``benchmarks/bench_filtering.py``).  Outputs differ from torch's by fp32 rounding (~1e-6
 on CLIP embeddings), so callers cache what they compute apart from torch's.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import warnings
 from collections import OrderedDict
@@ -77,12 +78,26 @@ class OrtModel:
         return torch.from_numpy(self.session.run(None, {self.input: arr})[0])
 
 
-def cache_path(key: str, example: torch.Tensor) -> Path:
-    """Where the export of the model ``key`` for inputs shaped like ``example`` lives."""
+def code_versions(module: torch.nn.Module) -> dict[str, str]:
+    """The versions of the packages whose code defines ``module``'s layers (torch,
+    transformers, open_clip, torchvision, vaselib, …), by top-level module name: the
+    exported graph is their code's."""
+    found = {}
+    for top in sorted({type(m).__module__.split(".")[0] for m in module.modules()}):
+        version = getattr(sys.modules.get(top), "__version__", None)
+        if version is not None:
+            found[top] = str(version)
+    return found
+
+
+def cache_path(key: str, example: torch.Tensor, module: torch.nn.Module) -> Path:
+    """Where the export of ``module`` (weights named by ``key``) for inputs shaped like
+    ``example`` lives; another version of the code that defines it is exported apart."""
     from vaselib import runs
 
     blob = json.dumps({"model": key, "input": list(example.shape[1:]), "opset": OPSET,
-                       "torch": torch.__version__.split("+")[0]}, sort_keys=True)
+                       "torch": torch.__version__.split("+")[0],
+                       "code": code_versions(module)}, sort_keys=True)
     return runs.cache_dir("onnx") / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.onnx"
 
 
@@ -111,9 +126,10 @@ def load(module: torch.nn.Module, example: torch.Tensor, key: str, *, what: str
          ) -> OrtModel:
     """``module`` as an :class:`OrtModel`, exported to the cache first if not there.
 
-    ``key`` names the model's weights (callers derive it from a hash of them); a session
-    is kept per key and input shape for the life of the process."""
-    path = cache_path(key, example)
+    ``key`` names the model's weights (callers derive it from a hash of them); the versions
+    of the packages that define its layers are part of the cache key too.  A session is
+    kept per export for the life of the process."""
+    path = cache_path(key, example, module)
     mkey = (str(path), torch.get_num_threads())
     if mkey in _SESSIONS:
         _SESSIONS.move_to_end(mkey)
