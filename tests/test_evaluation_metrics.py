@@ -93,6 +93,25 @@ def test_resample_copies_of_own_pair_are_not_competitors():
         assert original.hits_at_k(above, before, tied, 1, "expected").mean() == 1.0
 
 
+def test_a_resample_draws_queries_and_keeps_the_whole_gallery():
+    """R@1 of a bootstrap resample, by hand. Row 0: own 0.9, column 2 scores 0.95 above it:
+    a miss against the whole gallery. Rows 1 and 2: own score the largest: hits. Full set:
+    R@1 = 2/3. Resample [0, 0, 1]: queries 0, 0, 1 against all three references: (0 + 0 + 1)
+    / 3 = 1/3 (a gallery cut to the resample, columns 0 and 1, would make row 0 a hit and
+    give 1)."""
+    from vaselib.evaluation.scoring import ModelScores
+
+    s = np.array([[0.9, 0.1, 0.95],
+                  [0.2, 0.8, 0.1],
+                  [0.3, 0.4, 0.5]])
+    m = ModelScores(ids=["a", "b", "c"], generated=["x"] * 3, references=["y"] * 3,
+                    similarity=s)
+    assert m.statistic(np.arange(3))["r_at_1"] == pytest.approx(2 / 3)
+    assert m.statistic(np.array([0, 0, 1]))["r_at_1"] == pytest.approx(1 / 3)
+    assert m.statistic(np.array([0, 0, 1]))["tie_aware.r_at_1"] == pytest.approx(1 / 3)
+    assert m.statistic(np.array([2, 2, 2]))["r_at_5"] == 1.0
+
+
 def test_hits_per_row_by_hand():
     ranks = retrieval_ranks(S_TIES)
     # stable: row 0 first of its tie, row 1 alone on top, row 2 behind both tied columns

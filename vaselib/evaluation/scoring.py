@@ -75,6 +75,9 @@ class ModelScores:
     # draw the same resamples (same seed, same N), so each is computed once
     _memo: dict[bytes, dict[str, float | None]] = field(default_factory=dict, repr=False,
                                                         compare=False)
+    # R@k's hit (0/1, stable sort) and expected hit (random tie-breaking) per query, against
+    # the gallery of all the pairs: a resample draws queries, the gallery stays whole
+    _hits: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -98,9 +101,12 @@ class ModelScores:
                 errors: dict[str, str] | None = None) -> dict[str, float | None]:
         """Every metric on the pairs ``idx`` (repeats allowed); None where it is undefined.
 
-        R@k counts ranks (:func:`~vaselib.evaluation.original.retrieval_ranks`) and FID uses
-        :class:`~vaselib.evaluation.fid.ResampledFid`: both equal the original's routines on
-        the full set, and work on resamples. A set-level computation that raises leaves its
+        R@k is the mean over the queries ``idx`` of each query's hit against the gallery of
+        all the pairs (:func:`~vaselib.evaluation.original.retrieval_ranks`, counted once): a
+        resample draws queries and keeps the gallery, so a resample's R@k is not inflated by
+        a gallery with fewer distinct references: the resamples average to the value.
+        FID uses :class:`~vaselib.evaluation.fid.ResampledFid`. Both equal the original's
+        routines on the full set. A set-level computation that raises leaves its
         metrics None (a resample's value is then "undefined", counted by the bootstrap) and,
         when ``errors`` is given, records why.
         """
@@ -119,11 +125,8 @@ class ModelScores:
             v["clip_score"] = v["semantic_similarity"] = float(self.cosine[idx].mean())
         if self.similarity is not None:
             def recall() -> None:
-                ranks = original.retrieval_ranks(self.similarity, idx)
-                for name, k in RECALL_KS.items():
-                    v[name] = float(original.hits_at_k(*ranks, k, "stable").mean())
-                    v[f"tie_aware.{name}"] = float(
-                        original.hits_at_k(*ranks, k, "expected").mean())
+                for name, hits in self.query_hits().items():
+                    v[name] = float(hits[idx].mean())
             guarded([*RECALL_KS, *TIE_AWARE], recall)
         if self.jaccard is not None:
             v["lexical_similarity"] = float(self.jaccard[idx].mean())
@@ -189,6 +192,18 @@ class ModelScores:
         return values, errors
 
     # -- subsets -------------------------------------------------------------------------
+    def query_hits(self) -> dict[str, np.ndarray]:
+        """Per query: hit@k by the original's stable sort (``r_at_k``) and the expected hit
+        under random tie-breaking (``tie_aware.r_at_k``), against all the pairs' references."""
+        if self._hits is None:
+            ranks = original.retrieval_ranks(self.similarity)
+            hits = {}
+            for name, k in RECALL_KS.items():
+                hits[name] = original.hits_at_k(*ranks, k, "stable")
+                hits[f"tie_aware.{name}"] = original.hits_at_k(*ranks, k, "expected")
+            self._hits = hits
+        return self._hits
+
     def select(self, positions: Sequence[int]) -> ModelScores:
         """This model restricted to the pairs at ``positions`` (their order kept).
 
@@ -210,7 +225,7 @@ class ModelScores:
             bleu=None if self.bleu is None else replace(self.bleu, stats=self.bleu.stats[p]),
             rouge_l=cut(self.rouge_l), cider_d=cut(self.cider_d), clip_s=cut(self.clip_s),
             reference_clip_s=cut(self.reference_clip_s), errors=dict(self.errors),
-            _fid=None, _memo={})
+            _fid=None, _memo={}, _hits=None)
         sub._build_fid()
         return sub
 
