@@ -234,8 +234,8 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
     from vaselib.resnet.model import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)
-    local, _ = predict.predict_files(model, [], 32, torch.device("cpu"), runtime="onnxruntime",
-                                     model_key=predict.checkpoint_sha256(checkpoint))
+    predict.predict_files(model, [], 32, torch.device("cpu"), runtime="onnxruntime",
+                          model_key=predict.checkpoint_sha256(checkpoint))
     assert sorted((tmp_path / "data").rglob("*.onnx")) == exports
 
 

@@ -2,10 +2,11 @@
 
 A model's forward pass is exported once to ONNX (TorchScript exporter, the batch dimension
 dynamic) and cached under ``<data>/cache/onnx`` by a key the caller derives from the
-weights (with the versions of the code that defines the model), so later runs only load it; ONNX Runtime's CPU kernels (MLAS) then run it.  On a
-2-core Xeon they ran ViT-B/32 at ~1.2× and ResNet50 at ~2× torch's eager fp32 speed
-(``benchmarks/bench_filtering.py``).  Outputs differ from torch's by fp32 rounding (~1e-6
-on CLIP embeddings), so callers cache what they compute apart from torch's.
+weights, with the versions of the code that defines the model, so later runs only load it;
+ONNX Runtime's CPU kernels (MLAS) then run it.  On a 2-core Xeon they ran ViT-B/32 at ~1.2×
+and ResNet50 at ~2× torch's eager fp32 speed (``benchmarks/bench_filtering.py``).  Outputs
+differ from torch's by fp32 rounding (~1e-6 on CLIP embeddings), so callers cache what they
+compute apart from torch's.
 
 The session uses torch's thread count, and its threads sleep between calls instead of
 spinning: on batches of 64 that cost nothing measurable, and it leaves the cores to the
@@ -79,11 +80,12 @@ class OrtModel:
 
 
 def code_versions(module: torch.nn.Module) -> dict[str, str]:
-    """The versions of the packages whose code defines ``module``'s layers (torch,
-    transformers, open_clip, torchvision, vaselib, …), by top-level module name: the
-    exported graph is their code's."""
+    """The versions of the packages whose code defines ``module``'s layers (transformers,
+    open_clip, torchvision, vaselib, …) and of torch, whose exporter writes the graph, by
+    top-level module name."""
     found = {}
-    for top in sorted({type(m).__module__.split(".")[0] for m in module.modules()}):
+    tops = {type(m).__module__.split(".")[0] for m in module.modules()} | {"torch"}
+    for top in sorted(tops):
         version = getattr(sys.modules.get(top), "__version__", None)
         if version is not None:
             found[top] = str(version)
@@ -96,7 +98,6 @@ def cache_path(key: str, example: torch.Tensor, module: torch.nn.Module) -> Path
     from vaselib import runs
 
     blob = json.dumps({"model": key, "input": list(example.shape[1:]), "opset": OPSET,
-                       "torch": torch.__version__.split("+")[0],
                        "code": code_versions(module)}, sort_keys=True)
     return runs.cache_dir("onnx") / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.onnx"
 
