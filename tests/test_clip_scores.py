@@ -192,6 +192,27 @@ def test_embeddings_are_normalised_and_failures_kept_apart(tmp_path):
     assert np.isnan(e.vectors[~e.ok]).all()
 
 
+def test_embeddings_of_another_library_version_are_encoded_afresh(tmp_path, monkeypatch):
+    """Same weights, same images: a cache filled under one open_clip (or torch) serves the
+    same versions and is not read under another."""
+    import open_clip
+
+    files = write_images(tmp_path / "imgs", n_vases=2, views=1)
+    backend = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
+    assert backend.identity["code"]["open_clip"] == open_clip.__version__
+    assert backend.identity["code"]["torch"] == torch.__version__
+    first = embed_files(backend, files, cache_dir=tmp_path / "c", batch_size=2)
+    assert first.stats["encoded"] == 2
+    assert embed_files(backend, files, cache_dir=tmp_path / "c").stats["encoded"] == 0
+    for module, attr in ((open_clip, "__version__"), (torch, "__version__")):
+        with monkeypatch.context() as m:
+            m.setattr(module, attr, "0.0.other")
+            again = embed_files(backend, files, cache_dir=tmp_path / "c", batch_size=2)
+            assert again.stats["encoded"] == 2
+            np.testing.assert_allclose(again.vectors, first.vectors, atol=1e-6)
+    assert embed_files(backend, files, cache_dir=tmp_path / "c").stats["encoded"] == 0
+
+
 def test_int8_embeddings_are_close_cached_apart_and_reported(tmp_path):
     files = write_images(tmp_path / "imgs", n_vases=3, views=2)
     fp32 = load_backend("open_clip", "vase-micro-vit", None, torch.device("cpu"), seed=3)
@@ -395,7 +416,10 @@ def test_onnxruntime_encodes_like_torch_exports_once_and_caches_apart(tmp_path, 
     assert not again._ort.exported and sorted(runs.cache_dir("onnx").glob("*.onnx")) == exported
     # another version of the code that defines the model (open_clip, torch) exports apart
     import open_clip
+    import onnxruntime
     assert {"open_clip", "torch"} <= set(onnx_runtime.code_versions(eager.model))
+    assert ort.identity["code"]["onnxruntime"] == onnxruntime.__version__
+    assert "onnxruntime" not in eager.identity["code"]
     onnx_runtime._SESSIONS.clear()
     with monkeypatch.context() as m:
         m.setattr(open_clip, "__version__", "0.0.other")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 import warnings
 from collections import OrderedDict
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from vaselib.versions import code_versions
 
 OPSET = 17
 _KEEP = 4
@@ -77,19 +78,6 @@ class OrtModel:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         arr = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run(None, {self.input: arr})[0])
-
-
-def code_versions(module: torch.nn.Module) -> dict[str, str]:
-    """The versions of the packages whose code defines ``module``'s layers (transformers,
-    open_clip, torchvision, vaselib, …) and of torch, whose exporter writes the graph, by
-    top-level module name."""
-    found = {}
-    tops = {type(m).__module__.split(".")[0] for m in module.modules()} | {"torch"}
-    for top in sorted(tops):
-        version = getattr(sys.modules.get(top), "__version__", None)
-        if version is not None:
-            found[top] = str(version)
-    return found
 
 
 def cache_path(key: str, example: torch.Tensor, module: torch.nn.Module) -> Path:

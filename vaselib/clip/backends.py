@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,7 @@ class ClipBackend:
     def identity(self) -> dict[str, Any]:
         ident = {"format": EMBEDDING_FORMAT, "backend": self.kind, "model": self.name,
                  "weights": self.weights, "weights_sha256": self.weights_sha256,
-                 "preprocess": self.preprocess_id}
+                 "preprocess": self.preprocess_id, "code": self._code_versions()}
         if self.precision != "fp32":       # reduced-precision embeddings are cached apart
             ident["precision"] = self.precision
         if self.compiled:                  # so are compiled ones (fp32 rounding differs)
@@ -120,6 +121,17 @@ class ClipBackend:
         if self.runtime != "torch":        # and those of another runtime
             ident["runtime"] = self.runtime
         return ident
+
+    def _code_versions(self) -> dict[str, str]:
+        """The versions of the code that computes the embeddings (an upgrade encodes
+        afresh): the model's libraries and torch, and ONNX Runtime where it runs them."""
+        from vaselib.versions import code_versions
+
+        found = code_versions(self.model)
+        ort = sys.modules.get("onnxruntime")
+        if self.runtime == "onnxruntime" and ort is not None:
+            found["onnxruntime"] = str(ort.__version__)
+        return found
 
     def with_jpeg_draft(self) -> "ClipBackend":
         """This backend decoding JPEGs at a reduced libjpeg scale that still covers the
