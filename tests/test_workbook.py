@@ -119,6 +119,32 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make demo" in readme
 
 
+def test_readme_states_every_demo_band_as_the_code_checks_it():
+    """The README's paragraph on the demo's bands names each band of
+    vaselib.demo_checks.BANDS with its value: changing one without the other fails here."""
+    from vaselib import demo_checks
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    stated = {
+        ("01_resnet_train", "test_accuracy"): r"01 test accuracy ≥ ([\d.]+)",
+        ("02_classify", "agreement"): r"02 agreement with the ground truth ≥ ([\d.]+)",
+        ("03_clip_quality", "fragment_rejection"): r"03 fragment rejection ≥ ([\d.]+)",
+        ("03_clip_quality", "intact_acceptance"): r"and intact acceptance ≥ ([\d.]+)",
+        ("04_best_view", "profile_view_chosen"): r"04 profile view chosen ≥ ([\d.]+)",
+        ("05_sft", "eval_loss_ratio_max"): r"05 final / base validation loss ≤ ([\d.]+)",
+        ("08_evaluate", "base_reward_max"): r"08 base reward ≤ ([\d.]+)",
+        ("08_evaluate", "sft_reward_min"): r"SFT reward ≥ ([\d.]+) and",
+        ("08_evaluate", "sft_shape_min"): r"SFT shape accuracy ≥ ([\d.]+)",
+    }
+    bands = {(stage, name) for stage, named in demo_checks.BANDS.items() for name in named}
+    assert bands == set(stated), "a band without its README sentence, or the reverse"
+    for (stage, name), pattern in stated.items():
+        found = re.findall(pattern, text)
+        assert found, f"README: no sentence states {stage} {name}"
+        assert {float(v.rstrip(".")) for v in found} == {demo_checks.BANDS[stage][name]}, \
+            (stage, name, found)
+
+
 def test_relative_paths_resolve_against_the_workbook_root(monkeypatch):
     monkeypatch.chdir(ROOT / "notebooks")
     assert runs.workbook_root() == ROOT
