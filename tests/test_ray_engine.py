@@ -191,7 +191,8 @@ def test_the_tasks_fail_each_bad_file_with_the_local_reason(tmp_path):
     assert all(len(hashed["sha"][i]) == 64 for i in range(len(paths)) if i not in dangling)
 
 
-def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path, checkpoint):
+def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path, checkpoint,
+                                                                      monkeypatch):
     p = ClipQualityParams(**TINY, engine="ray")
     backend = load_backend(p.backend, p.model, p.pretrained, torch.device("cpu"), p.seed)
     spec = pickle.loads(pickle.dumps(ray_data.ClipSpec.of(p, backend)))
@@ -207,6 +208,12 @@ def test_the_model_actors_rebuild_the_same_model_from_a_picklable_spec(tmp_path,
 
     with pytest.raises(ray_data.EngineError, match="other weights"):
         ray_data.ClipEncoder(dataclasses.replace(spec, seed=spec.seed + 1))
+    import open_clip                         # a node with another open_clip is refused too
+
+    with monkeypatch.context() as m, pytest.raises(
+            ray_data.EngineError, match="library versions.*'open_clip': '0.0.other'"):
+        m.setattr(open_clip, "__version__", "0.0.other")
+        ray_data.ClipEncoder(spec)
 
     rspec = pickle.loads(pickle.dumps(ray_data.ResnetSpec.of(_c(tmp_path, tmp_path / "o",
                                                                  checkpoint), checkpoint)))

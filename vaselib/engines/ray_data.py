@@ -311,8 +311,10 @@ class ClipEncoder:
         if self.backend.key != spec.key:
             raise EngineError(
                 f"a Ray worker loaded {spec.model!r} with pretrained={spec.pretrained!r} but got "
-                f"other weights than the driver (cache key {self.backend.key[:16]} ≠ "
-                f"{spec.key[:16]}): every node must see the same model files at the same paths")
+                f"other weights or library versions than the driver (cache key "
+                f"{self.backend.key[:16]} ≠ {spec.key[:16]}; this node runs "
+                f"{self.backend.identity['code']}): every node must see the same model files "
+                f"at the same paths and install the same versions")
         self.dim = int(self.backend.embed_dim)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
